@@ -1,0 +1,21 @@
+//! Pure types and rules of lophoc: no I/O lives here.
+//!
+//! Everything a request handler or a repository needs to *decide* (who may do what, whether a
+//! phone number or a student code is valid, how Vietnamese names sort) is a plain function here,
+//! unit-tested in the same file.
+#![forbid(unsafe_code)]
+
+pub mod auth;
+pub mod calendar;
+pub mod curriculum;
+pub mod people;
+pub mod text;
+pub mod tree;
+
+/// Every key in lophoc is a UUIDv7 made by the application (time-ordered, index friendly).
+pub type Id = uuid::Uuid;
+
+/// A new time-ordered id.
+pub fn new_id() -> Id {
+    uuid::Uuid::now_v7()
+}
