@@ -19,3 +19,23 @@ pub type Id = uuid::Uuid;
 pub fn new_id() -> Id {
     uuid::Uuid::now_v7()
 }
+
+/// Implements `TryFrom<String>` through `from_code` for enums stored as codes, so stored rows
+/// decode straight into domain types.
+macro_rules! code_enum_try_from {
+    ($($t:ty),*) => {$(
+        impl TryFrom<String> for $t {
+            type Error = people::Invalid;
+            fn try_from(s: String) -> Result<Self, Self::Error> {
+                Self::from_code(&s).ok_or_else(|| people::Invalid(format!("mã không hợp lệ: {s}")))
+            }
+        }
+    )*};
+}
+code_enum_try_from!(
+    tree::UnitKind,
+    tree::SchoolLevel,
+    auth::Role,
+    people::Gender,
+    people::StudentStatus
+);
