@@ -377,3 +377,18 @@ impl Db {
         Ok(())
     }
 }
+
+impl Db {
+    /// Renames an account (the demo gives its sample student a memorable login).
+    pub async fn rename_user(&self, user_id: Id, username: &str) -> DbResult<()> {
+        sqlx::query("UPDATE users SET username = $2 WHERE id = $1")
+            .bind(user_id.to_string())
+            .bind(username)
+            .execute(self.pool())
+            .await
+            .map_err(|e| {
+                conflict_on_unique(e, &format!("Tên đăng nhập {username} đã được dùng"))
+            })?;
+        Ok(())
+    }
+}

@@ -1,0 +1,129 @@
+//! Configuration: built-in defaults, then `lophoc.toml`, then `LOPHOC_*` environment variables.
+//! Every value has a working default, so `lophoc serve` runs with no configuration at all.
+
+use anyhow::{Context, Result};
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// The settings of a lophoc process.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Config {
+    /// Data directory: the SQLite database and, later, stored files.
+    pub data_dir: PathBuf,
+    /// `postgres://…` to use PostgreSQL; empty means SQLite in `data_dir`.
+    pub database_url: String,
+    /// Address to listen on.
+    pub listen: String,
+    /// Mark cookies Secure (serve over HTTPS).
+    pub cookie_secure: bool,
+    /// Trust X-Forwarded-For from a reverse proxy.
+    pub trust_proxy: bool,
+    /// Log format: "text" or "json".
+    pub log_format: String,
+    /// Log filter, e.g. "info" or "lophoc=debug,info".
+    pub log_level: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("data"),
+            database_url: String::new(),
+            listen: "127.0.0.1:8080".into(),
+            cookie_secure: false,
+            trust_proxy: false,
+            log_format: "text".into(),
+            log_level: "info".into(),
+        }
+    }
+}
+
+impl Config {
+    /// Loads defaults ← file ← environment. Errors name the bad key and where it came from.
+    pub fn load(file: Option<&Path>) -> Result<Self> {
+        let mut fig = Figment::from(Serialized::defaults(Config::default()));
+        match file {
+            Some(f) => {
+                anyhow::ensure!(f.exists(), "không tìm thấy tệp cấu hình {}", f.display());
+                fig = fig.merge(Toml::file(f));
+            }
+            None => fig = fig.merge(Toml::file("lophoc.toml")),
+        }
+        fig = fig.merge(Env::prefixed("LOPHOC_"));
+        let config: Config = fig.extract().map_err(|e| {
+            let mut msg = String::from("cấu hình không hợp lệ:");
+            for err in e {
+                msg.push_str(&format!("\n  {err}"));
+            }
+            anyhow::anyhow!(msg)
+        })?;
+        anyhow::ensure!(
+            matches!(config.log_format.as_str(), "text" | "json"),
+            "cấu hình không hợp lệ: log_format = \"{}\" (chỉ nhận \"text\" hoặc \"json\")",
+            config.log_format
+        );
+        Ok(config)
+    }
+
+    /// The database URL: PostgreSQL when configured, else SQLite in the data directory.
+    pub fn database_url(&self) -> Result<String> {
+        if !self.database_url.is_empty() {
+            return Ok(self.database_url.clone());
+        }
+        std::fs::create_dir_all(&self.data_dir).with_context(|| {
+            format!("không tạo được thư mục dữ liệu {}", self.data_dir.display())
+        })?;
+        Ok(format!(
+            "sqlite://{}?mode=rwc",
+            self.data_dir.join("lophoc.db").display()
+        ))
+    }
+
+    /// The web layer's settings.
+    pub fn web(&self) -> web::WebConfig {
+        web::WebConfig {
+            secure_cookies: self.cookie_secure,
+            trust_proxy: self.trust_proxy,
+            ..web::WebConfig::default()
+        }
+    }
+}
+
+/// Hides the password of a database URL for messages and logs.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            let user = creds.split(':').next().unwrap_or("");
+            format!("{}{user}:***{}", &url[..s + 3], &url[at..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// Structured logs to stderr, as text or JSON.
+pub fn init_logging(config: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&config.log_level)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if config.log_format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(redact("sqlite://data/x.db"), "sqlite://data/x.db");
+    }
+}

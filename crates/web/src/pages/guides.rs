@@ -1,0 +1,74 @@
+//! User guides (Markdown in `docs/`, embedded in the binary), linked from the pages they explain.
+
+use crate::AppState;
+use crate::error::{WebError, WebResult};
+use crate::i18n::Lang;
+use crate::view::{Ctx, render};
+use askama::Template;
+use axum::Router;
+use axum::extract::Path;
+use axum::http::HeaderMap;
+use axum::response::Html;
+use axum::routing::get;
+
+/// The guides: slug, title, Markdown.
+pub const GUIDES: &[(&str, &str, &str)] = &[
+    (
+        "dang-nhap",
+        "Đăng nhập và đổi mật khẩu",
+        include_str!("../../../../docs/dang-nhap.md"),
+    ),
+    (
+        "nam-hoc-lop-phan-cong",
+        "Năm học, lớp, cán bộ và phân công",
+        include_str!("../../../../docs/nam-hoc-lop-phan-cong.md"),
+    ),
+    (
+        "nhap-danh-sach-hoc-sinh",
+        "Nhập danh sách học sinh từ Excel",
+        include_str!("../../../../docs/nhap-danh-sach-hoc-sinh.md"),
+    ),
+];
+
+/// Routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/guides", get(index))
+        .route("/guides/{slug}", get(guide))
+}
+
+#[derive(Template)]
+#[template(path = "guide.html")]
+struct GuidePage {
+    ctx: Ctx,
+    body: String,
+    guides: Vec<(&'static str, &'static str)>,
+}
+
+async fn index(headers: HeaderMap) -> WebResult<Html<String>> {
+    let lang = Lang::from_headers(&headers);
+    render(&GuidePage {
+        ctx: Ctx::anonymous(lang, lang.t("nav-guides")),
+        body: String::new(),
+        guides: GUIDES.iter().map(|(s, t, _)| (*s, *t)).collect(),
+    })
+}
+
+async fn guide(headers: HeaderMap, Path(slug): Path<String>) -> WebResult<Html<String>> {
+    let lang = Lang::from_headers(&headers);
+    let (_, title, md) = GUIDES
+        .iter()
+        .find(|(s, _, _)| *s == slug)
+        .ok_or(WebError::NotFound)?;
+    let mut body = String::new();
+    // The guides are our own files, compiled in; raw HTML in them is not user input.
+    pulldown_cmark::html::push_html(
+        &mut body,
+        pulldown_cmark::Parser::new_ext(md, pulldown_cmark::Options::ENABLE_TABLES),
+    );
+    render(&GuidePage {
+        ctx: Ctx::anonymous(lang, *title),
+        body,
+        guides: vec![],
+    })
+}

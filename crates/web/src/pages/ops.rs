@@ -1,0 +1,84 @@
+//! Health, metrics, static assets and the language switch.
+
+use crate::AppState;
+use crate::auth::Session;
+use crate::error::WebError;
+use axum::Router;
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use domain::auth::{Action, Target};
+use std::net::SocketAddr;
+
+/// Routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .route("/static/{file}", get(asset))
+        .route("/lang/{code}", get(set_lang))
+}
+
+async fn healthz(State(state): State<AppState>) -> Response {
+    match state.db.ping().await {
+        Ok(()) => (StatusCode::OK, "ok").into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "health check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
+        }
+    }
+}
+
+/// Prometheus metrics: for system admins, or from the machine itself (a local scraper).
+async fn metrics(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    session: Option<Session>,
+) -> Result<String, WebError> {
+    let local = peer.ip().is_loopback();
+    let admin = session.is_some_and(|s| s.actor.can(Action::ManageSystem, Target::System));
+    if !(local || admin) {
+        return Err(WebError::Forbidden);
+    }
+    Ok(state.metrics.render())
+}
+
+const CSS: &str = include_str!("../../static/app.css");
+const JS: &str = include_str!("../../static/app.js");
+
+async fn asset(Path(file): Path<String>) -> Response {
+    let (body, ctype) = match file.as_str() {
+        "app.css" => (CSS, "text/css; charset=utf-8"),
+        "app.js" => (JS, "text/javascript; charset=utf-8"),
+        _ => return StatusCode::NOT_FOUND.into_response(),
+    };
+    (
+        [
+            (header::CONTENT_TYPE, ctype),
+            // Assets change only with a new binary; the layout links them with a version.
+            (header::CACHE_CONTROL, "public, max-age=31536000, immutable"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+async fn set_lang(Path(code): Path<String>, headers: HeaderMap) -> Response {
+    let code = if code == "en" { "en" } else { "vi" };
+    let back = headers
+        .get(header::REFERER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|r| r.split_once("://").map(|(_, rest)| rest))
+        .and_then(|rest| rest.find('/').map(|i| rest[i..].to_owned()))
+        .filter(|p| p.starts_with('/') && !p.starts_with("//"))
+        .unwrap_or_else(|| "/".into());
+    (
+        [(
+            header::SET_COOKIE,
+            format!("lang={code}; Path=/; Max-Age=31536000; SameSite=Lax"),
+        )],
+        Redirect::to(&back),
+    )
+        .into_response()
+}

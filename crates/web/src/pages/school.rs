@@ -1,0 +1,787 @@
+//! A school's organisation: overview, years and calendar, subjects, classes, staff and teaching
+//! assignments. Reading needs `ViewSchool`; every change needs `ManageSchool`.
+
+use super::{parse_uuid, school_for};
+use crate::AppState;
+use crate::auth::{Session, hash_password, random_password};
+use crate::error::{WebError, WebResult};
+use crate::view::{Ctx, render, saved_notice};
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use db::accounts::NewUser;
+use db::org::School;
+use db::roster::{Student, StudentFilter};
+use db::school::{Assignment, CalendarEntry, Class, StaffMember, Subject, Year};
+use domain::Id;
+use domain::auth::{Action, Role};
+use domain::calendar::{YearDates, default_year, school_year_of};
+use domain::people::{format_vn_date, parse_vn_date};
+use serde::Deserialize;
+
+/// Routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/schools/{id}", get(overview))
+        .route("/schools/{id}/years", get(years_page).post(create_year))
+        .route("/schools/{id}/years/{year}/current", post(make_current))
+        .route("/schools/{id}/years/{year}/calendar", post(add_calendar))
+        .route(
+            "/schools/{id}/subjects",
+            get(subjects_page).post(add_subject),
+        )
+        .route(
+            "/schools/{id}/classes",
+            get(classes_page).post(create_class),
+        )
+        .route("/schools/{id}/classes/{class}", get(class_page))
+        .route("/schools/{id}/classes/{class}/homeroom", post(set_homeroom))
+        .route(
+            "/schools/{id}/classes/{class}/passwords",
+            post(issue_class_passwords),
+        )
+        .route("/schools/{id}/staff", get(staff_page).post(create_staff))
+        .route(
+            "/schools/{id}/staff/{staff}/password",
+            post(reset_staff_password),
+        )
+        .route(
+            "/schools/{id}/assignments",
+            get(assignments_page).post(assign),
+        )
+        .route("/schools/{id}/assignments/{a}/delete", post(unassign))
+}
+
+/// `?ok=1` after a save.
+#[derive(Deserialize)]
+pub struct OkQuery {
+    ok: Option<String>,
+}
+
+fn ctx(s: &Session, title: &str, ok: &OkQuery) -> Ctx {
+    Ctx::new(s, s.lang.t(title)).with_notice(saved_notice(ok.ok.as_deref(), s.lang))
+}
+
+async fn current_year_or_none(state: &AppState, school: &School) -> WebResult<Option<Year>> {
+    Ok(state.db.current_year(school.id).await?)
+}
+
+async fn require_year(state: &AppState, school: &School) -> WebResult<Year> {
+    current_year_or_none(state, school).await?.ok_or_else(|| {
+        WebError::Conflict("Trường chưa có năm học. Hãy tạo năm học trước (mục Năm học).".into())
+    })
+}
+
+#[derive(Template)]
+#[template(path = "school.html")]
+struct OverviewPage {
+    ctx: Ctx,
+    school: School,
+    year: Option<Year>,
+    classes: Vec<Class>,
+    students: i64,
+    staff: i64,
+    can_manage: bool,
+    audit: Vec<(String, String, String)>,
+}
+
+async fn overview(
+    State(state): State<AppState>,
+    s: Session,
+    Path(id): Path<Id>,
+) -> WebResult<Html<String>> {
+    let school = school_for(&state, &s, id, Action::ViewSchool).await?;
+    let year = current_year_or_none(&state, &school).await?;
+    let classes = match &year {
+        Some(y) => state.db.classes(id, y.id).await?,
+        None => vec![],
+    };
+    let (_, students, staff) = state
+        .db
+        .school_counts(id, year.as_ref().map(|y| y.id))
+        .await?;
+    let can_manage = s.actor.can(
+        Action::ManageSchool,
+        domain::auth::Target::School(&school.as_ref()),
+    );
+    let audit = if can_manage {
+        state
+            .db
+            .audit_of_school(id, 10)
+            .await?
+            .into_iter()
+            .map(|a| {
+                (
+                    crate::view::format_ms(a.at),
+                    a.actor_name.unwrap_or_default(),
+                    a.detail,
+                )
+            })
+            .collect()
+    } else {
+        vec![]
+    };
+    render(&OverviewPage {
+        ctx: Ctx::new(&s, school.name.clone()),
+        school,
+        year,
+        classes,
+        students,
+        staff,
+        can_manage,
+        audit,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "years.html")]
+struct YearsPage {
+    ctx: Ctx,
+    school: School,
+    years: Vec<Year>,
+    calendar: Vec<CalendarEntry>,
+    suggested: YearDates,
+}
+
+impl YearsPage {
+    fn d(&self, d: &time::Date) -> String {
+        format_vn_date(*d)
+    }
+}
+
+async fn years_page(
+    State(state): State<AppState>,
+    s: Session,
+    Path(id): Path<Id>,
+    Query(q): Query<OkQuery>,
+) -> WebResult<Html<String>> {
+    let school = school_for(&state, &s, id, Action::ManageSchool).await?;
+    let years = state.db.years(id).await?;
+    let calendar = match years.iter().find(|y| y.is_current).or(years.first()) {
+        Some(y) => state.db.calendar(id, y.id).await?,
+        None => vec![],
+    };
+    let today = time::OffsetDateTime::now_utc().date();
+    let next = years
+        .first()
+        .map(|y| y.dates.start.year() + 1)
+        .unwrap_or_else(|| school_year_of(today));
+    render(&YearsPage {
+        ctx: ctx(&s, "nav-years", &q).with_help("nam-hoc-lop-phan-cong"),
+        school,
+        years,
+        calendar,
+        suggested: default_year(next),
+    })
+}
+
+/// Form to create a year.
+#[derive(Deserialize)]
+pub struct YearForm {
+    start: String,
+    term1_end: String,
+    term2_start: String,
+    end: String,
+}
+
+fn date_field(raw: &str, label: &str) -> WebResult<time::Date> {
+    parse_vn_date(raw).map_err(|e| WebError::BadRequest(format!("{label}: {}", e.0)))
+}
+
+async fn create_year(
+    State(state): State<AppState>,
+    s: Session,
+    Path(id): Path<Id>,
+    Form(f): Form<YearForm>,
+) -> WebResult<Redirect> {
+    school_for(&state, &s, id, Action::ManageSchool).await?;
+    let dates = YearDates {
+        start: date_field(&f.start, "Ngày bắt đầu năm học")?,
+        term1_end: date_field(&f.term1_end, "Ngày kết thúc học kỳ I")?,
+        term2_start: date_field(&f.term2_start, "Ngày bắt đầu học kỳ II")?,
+        end: date_field(&f.end, "Ngày kết thúc năm học")?,
+    }
+    .validate()
+    .map_err(|e| WebError::BadRequest(e.0))?;
+    state.db.create_year(id, dates, Some(s.user.id)).await?;
+    Ok(Redirect::to(&format!("/schools/{id}/years?ok=1")))
+}
+
+async fn make_current(
+    State(state): State<AppState>,
+    s: Session,
+    Path((id, year)): Path<(Id, Id)>,
+) -> WebResult<Redirect> {
+    school_for(&state, &s, id, Action::ManageSchool).await?;
+    state.db.set_current_year(id, year).await?;
+    Ok(Redirect::to(&format!("/schools/{id}/years?ok=1")))
+}
+
+/// Form to add a calendar entry.
+#[derive(Deserialize)]
+pub struct CalendarForm {
+    start: String,
+    #[serde(default)]
+    end: String,
+    title: String,
+    #[serde(default)]
+    day_off: Option<String>,
+}
+
+async fn add_calendar(
+    State(state): State<AppState>,
+    s: Session,
+    Path((id, year)): Path<(Id, Id)>,
+    Form(f): Form<CalendarForm>,
+) -> WebResult<Redirect> {
+    school_for(&state, &s, id, Action::ManageSchool).await?;
+    let start = date_field(&f.start, "Từ ngày")?;
+    let end = if f.end.trim().is_empty() {
+        start
+    } else {
+        date_field(&f.end, "Đến ngày")?
+    };
+    let title = domain::text::normalize_spaces(&f.title);
+    if title.is_empty() {
+        return Err(WebError::BadRequest("Thiếu nội dung".into()));
+    }
+    state
+        .db
+        .add_calendar_entry(id, year, start, end, &title, f.day_off.is_some())
+        .await?;
+    Ok(Redirect::to(&format!("/schools/{id}/years?ok=1")))
+}
+
+#[derive(Template)]
+#[template(path = "subjects.html")]
+struct SubjectsPage {
+    ctx: Ctx,
+    school: School,
+    subjects: Vec<Subject>,
+}
+
+async fn subjects_page(
+    State(state): State<AppState>,
+    s: Session,
+    Path(id): Path<Id>,
+    Query(q): Query<OkQuery>,
+) -> WebResult<Html<String>> {
+    let school = school_for(&state, &s, id, Action::ManageSchool).await?;
+    render(&SubjectsPage {
+        ctx: ctx(&s, "nav-subjects", &q).with_help("nam-hoc-lop-phan-cong"),
+        subjects: state.db.subjects(id).await?,
+        school,
+    })
+}
+
+/// Form to add a school subject.
+#[derive(Deserialize)]
+pub struct SubjectForm {
+    code: String,
+    name: String,
+    grade: String,
+    periods: String,
+}
+
+async fn add_subject(
+    State(state): State<AppState>,
+    s: Session,
+    Path(id): Path<Id>,
+    Form(f): Form<SubjectForm>,
+) -> WebResult<Redirect> {
+    let school = school_for(&state, &s, id, Action::ManageSchool).await?;
+    let grade: u8 = f
+        .grade
+        .trim()
+        .parse()
+        .ok()
+        .filter(|g| school.level.grades().contains(g))
+        .ok_or_else(|| {
+            WebError::BadRequest(format!("Khối \"{}\" không có ở trường này", f.grade))
+        })?;
+    let periods: i64 = f
+        .periods
+        .trim()
+        .parse()
+        .ok()
+        .filter(|p| (1..=1000).contains(p))
+        .ok_or_else(|| WebError::BadRequest("Số tiết/năm phải là số từ 1 đến 1000".into()))?;
+    let code = f.code.trim().to_uppercase();
+    if code.is_empty() || !code.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(WebError::BadRequest(
+            "Mã môn chỉ gồm chữ không dấu và chữ số".into(),
+        ));
+    }
+    let name = domain::text::normalize_spaces(&f.name);
+    if name.is_empty() {
+        return Err(WebError::BadRequest("Thiếu tên môn".into()));
+    }
+    state
+        .db
+        .upsert_subject(id, &code, &name, i64::from(grade), periods)
+        .await?;
+    Ok(Redirect::to(&format!("/schools/{id}/subjects?ok=1")))
+}
+
+#[derive(Template)]
+#[template(path = "classes.html")]
+struct ClassesPage {
+    ctx: Ctx,
+    school: School,
+    year: Option<Year>,
+    classes: Vec<Class>,
+    staff: Vec<StaffMember>,
+    grades: Vec<u8>,
+    can_manage: bool,
+}
+
+async fn classes_page(
+    State(state): State<AppState>,
+    s: Session,
+    Path(id): Path<Id>,
+    Query(q): Query<OkQuery>,
+) -> WebResult<Html<String>> {
+    let school = school_for(&state, &s, id, Action::ViewSchool).await?;
+    let year = current_year_or_none(&state, &school).await?;
+    let classes = match &year {
+        Some(y) => state.db.classes(id, y.id).await?,
+        None => vec![],
+    };
+    let can_manage = s.actor.can(
+        Action::ManageSchool,
+        domain::auth::Target::School(&school.as_ref()),
+    );
+    render(&ClassesPage {
+        ctx: ctx(&s, "nav-classes", &q).with_help("nam-hoc-lop-phan-cong"),
+        staff: if can_manage {
+            state.db.staff(id).await?
+        } else {
+            vec![]
+        },
+        grades: school.level.grades().collect(),
+        school,
+        year,
+        classes,
+        can_manage,
+    })
+}
+
+/// Form to create a class.
+#[derive(Deserialize)]
+pub struct ClassForm {
+    name: String,
+    grade: String,
+    #[serde(default)]
+    homeroom: String,
+}
+
+/// Normalizes a class name as rosters write it ("6 a1" → "6A1").
+pub fn normalize_class_name(raw: &str) -> WebResult<String> {
+    let name: String = raw.split_whitespace().collect::<String>().to_uppercase();
+    if name.is_empty() || name.chars().count() > 20 {
+        return Err(WebError::BadRequest(
+            "Tên lớp phải có từ 1 đến 20 ký tự".into(),
+        ));
+    }
+    Ok(name)
+}
+
+async fn create_class(
+    State(state): State<AppState>,
+    s: Session,
+    Path(id): Path<Id>,
+    Form(f): Form<ClassForm>,
+) -> WebResult<Redirect> {
+    let school = school_for(&state, &s, id, Action::ManageSchool).await?;
+    let year = require_year(&state, &school).await?;
+    let name = normalize_class_name(&f.name)?;
+    let grade: u8 = f
+        .grade
+        .parse()
+        .ok()
+        .filter(|g| school.level.grades().contains(g))
+        .ok_or_else(|| {
+            WebError::BadRequest(format!("Khối \"{}\" không có ở trường này", f.grade))
+        })?;
+    let homeroom = if f.homeroom.is_empty() {
+        None
+    } else {
+        Some(parse_uuid(&f.homeroom, "Giáo viên chủ nhiệm")?)
+    };
+    state
+        .db
+        .create_class(id, year.id, &name, i64::from(grade), homeroom)
+        .await?;
+    Ok(Redirect::to(&format!("/schools/{id}/classes?ok=1")))
+}
+
+#[derive(Template)]
+#[template(path = "class.html")]
+struct ClassPage {
+    ctx: Ctx,
+    school: School,
+    class: Class,
+    students: Vec<Student>,
+    assignments: Vec<Assignment>,
+    staff: Vec<StaffMember>,
+    can_manage: bool,
+}
+
+async fn class_page(
+    State(state): State<AppState>,
+    s: Session,
+    Path((id, class_id)): Path<(Id, Id)>,
+    Query(q): Query<OkQuery>,
+) -> WebResult<Html<String>> {
+    let school = school_for(&state, &s, id, Action::ViewSchool).await?;
+    let class = state.db.class(id, class_id).await?;
+    let filter = StudentFilter {
+        class_id: Some(class_id),
+        ..StudentFilter::default()
+    };
+    let students = state.db.students(id, Some(class.year_id), &filter).await?;
+    let assignments = state
+        .db
+        .assignments(id, class.year_id, None)
+        .await?
+        .into_iter()
+        .filter(|a| a.class_id == class_id)
+        .collect();
+    let can_manage = s.actor.can(
+        Action::ManageSchool,
+        domain::auth::Target::School(&school.as_ref()),
+    );
+    render(&ClassPage {
+        ctx: Ctx::new(&s, format!("{} {}", s.lang.t("class"), class.name))
+            .with_notice(saved_notice(q.ok.as_deref(), s.lang)),
+        staff: if can_manage {
+            state.db.staff(id).await?
+        } else {
+            vec![]
+        },
+        school,
+        class,
+        students,
+        assignments,
+        can_manage,
+    })
+}
+
+/// Form to choose a homeroom teacher.
+#[derive(Deserialize)]
+pub struct HomeroomForm {
+    #[serde(default)]
+    staff: String,
+}
+
+async fn set_homeroom(
+    State(state): State<AppState>,
+    s: Session,
+    Path((id, class_id)): Path<(Id, Id)>,
+    Form(f): Form<HomeroomForm>,
+) -> WebResult<Redirect> {
+    school_for(&state, &s, id, Action::ManageSchool).await?;
+    let staff = if f.staff.is_empty() {
+        None
+    } else {
+        Some(parse_uuid(&f.staff, "Giáo viên chủ nhiệm")?)
+    };
+    state.db.set_homeroom(id, class_id, staff).await?;
+    Ok(Redirect::to(&format!(
+        "/schools/{id}/classes/{class_id}?ok=1"
+    )))
+}
+
+#[derive(Template)]
+#[template(path = "issued.html")]
+struct IssuedPage {
+    ctx: Ctx,
+    back: String,
+    accounts: Vec<(String, String, String)>,
+}
+
+/// Issues new one-time passwords to every studying student of a class (and their parents when
+/// asked), and shows a printable list. Used at the start of the year, after an import.
+async fn issue_class_passwords(
+    State(state): State<AppState>,
+    s: Session,
+    Path((id, class_id)): Path<(Id, Id)>,
+    Form(f): Form<IssueForm>,
+) -> WebResult<Response> {
+    school_for(&state, &s, id, Action::ManageAccounts).await?;
+    let class = state.db.class(id, class_id).await?;
+    let filter = StudentFilter {
+        class_id: Some(class_id),
+        status: Some(domain::people::StudentStatus::Studying),
+        ..StudentFilter::default()
+    };
+    let students = state.db.students(id, Some(class.year_id), &filter).await?;
+    let mut accounts = Vec::new();
+    for st in students {
+        let mut targets = Vec::new();
+        if f.who != "parents"
+            && let Some(uid) = st.user_id
+        {
+            targets.push((st.full_name.clone(), uid));
+        }
+        if f.who != "students" {
+            for g in state.db.guardians(id, st.id).await? {
+                targets.push((
+                    format!("{} ({} của {})", g.full_name, g.relation, st.full_name),
+                    g.user_id,
+                ));
+            }
+        }
+        for (label, uid) in targets {
+            let user = state.db.user(uid).await?;
+            let password = random_password();
+            state
+                .db
+                .set_password(uid, &hash_password(password.clone()).await?, true)
+                .await?;
+            accounts.push((label, user.username, password));
+        }
+    }
+    state
+        .db
+        .audit(&db::audit::AuditEntry {
+            school_id: Some(id),
+            actor_id: Some(s.user.id),
+            action: "user.issue_passwords",
+            entity: "class",
+            entity_id: Some(class_id),
+            detail: format!("{}: {} tài khoản", class.name, accounts.len()),
+        })
+        .await?;
+    Ok(render(&IssuedPage {
+        ctx: Ctx::new(&s, s.lang.t("issued-title")),
+        back: format!("/schools/{id}/classes/{class_id}"),
+        accounts,
+    })?
+    .into_response())
+}
+
+/// Whose passwords to issue.
+#[derive(Deserialize)]
+pub struct IssueForm {
+    #[serde(default)]
+    who: String,
+}
+
+#[derive(Template)]
+#[template(path = "staff.html")]
+struct StaffPage {
+    ctx: Ctx,
+    school: School,
+    staff: Vec<StaffMember>,
+    roles: Vec<Role>,
+}
+
+async fn staff_page(
+    State(state): State<AppState>,
+    s: Session,
+    Path(id): Path<Id>,
+    Query(q): Query<OkQuery>,
+) -> WebResult<Html<String>> {
+    let school = school_for(&state, &s, id, Action::ManageSchool).await?;
+    render(&StaffPage {
+        ctx: ctx(&s, "nav-staff", &q).with_help("nam-hoc-lop-phan-cong"),
+        staff: state.db.staff(id).await?,
+        school,
+        roles: vec![
+            Role::Teacher,
+            Role::GroupHead,
+            Role::SchoolAdmin,
+            Role::Principal,
+        ],
+    })
+}
+
+/// Form to add a member of staff.
+#[derive(Deserialize)]
+pub struct StaffForm {
+    full_name: String,
+    username: String,
+    #[serde(default)]
+    phone: String,
+    #[serde(default)]
+    email: String,
+    role: String,
+    #[serde(default)]
+    subject_group: String,
+}
+
+async fn create_staff(
+    State(state): State<AppState>,
+    s: Session,
+    Path(id): Path<Id>,
+    Form(f): Form<StaffForm>,
+) -> WebResult<Response> {
+    school_for(&state, &s, id, Action::ManageAccounts).await?;
+    let bad = |e: domain::people::Invalid| WebError::BadRequest(e.0);
+    let full_name = domain::people::parse_full_name(&f.full_name).map_err(bad)?;
+    let username = domain::people::Username::parse(&f.username).map_err(bad)?;
+    let phone = if f.phone.trim().is_empty() {
+        None
+    } else {
+        Some(
+            domain::people::VnPhone::parse(&f.phone)
+                .map_err(bad)?
+                .as_str()
+                .to_owned(),
+        )
+    };
+    let email = f.email.trim().to_lowercase();
+    if !email.is_empty() && !email.contains('@') {
+        return Err(WebError::BadRequest(format!(
+            "Email \"{email}\" không hợp lệ"
+        )));
+    }
+    let role = Role::from_code(&f.role)
+        .filter(|r| {
+            matches!(
+                r,
+                Role::Teacher | Role::GroupHead | Role::SchoolAdmin | Role::Principal
+            )
+        })
+        .ok_or_else(|| WebError::BadRequest("Vai trò không hợp lệ".into()))?;
+    let password = random_password();
+    let member = state
+        .db
+        .create_staff(
+            id,
+            &NewUser {
+                username: username.as_str().to_owned(),
+                full_name: full_name.clone(),
+                email: Some(email).filter(|e| !e.is_empty()),
+                phone,
+                password_hash: Some(hash_password(password.clone()).await?),
+                must_change_password: true,
+            },
+            role.label(),
+            f.subject_group.trim(),
+            role,
+            Some(s.user.id),
+        )
+        .await?;
+    Ok(render(&IssuedPage {
+        ctx: Ctx::new(&s, s.lang.t("issued-title")),
+        back: format!("/schools/{id}/staff"),
+        accounts: vec![(full_name, member.username, password)],
+    })?
+    .into_response())
+}
+
+async fn reset_staff_password(
+    State(state): State<AppState>,
+    s: Session,
+    Path((id, staff_id)): Path<(Id, Id)>,
+) -> WebResult<Response> {
+    school_for(&state, &s, id, Action::ManageAccounts).await?;
+    let member = state.db.staff_member(id, staff_id).await?;
+    let password = random_password();
+    state
+        .db
+        .set_password(
+            member.user_id,
+            &hash_password(password.clone()).await?,
+            true,
+        )
+        .await?;
+    state.db.delete_user_sessions(member.user_id, None).await?;
+    state
+        .db
+        .audit(&db::audit::AuditEntry {
+            school_id: Some(id),
+            actor_id: Some(s.user.id),
+            action: "user.reset_password",
+            entity: "user",
+            entity_id: Some(member.user_id),
+            detail: member.username.clone(),
+        })
+        .await?;
+    Ok(render(&IssuedPage {
+        ctx: Ctx::new(&s, s.lang.t("issued-title")),
+        back: format!("/schools/{id}/staff"),
+        accounts: vec![(member.full_name, member.username, password)],
+    })?
+    .into_response())
+}
+
+#[derive(Template)]
+#[template(path = "assignments.html")]
+struct AssignmentsPage {
+    ctx: Ctx,
+    school: School,
+    year: Option<Year>,
+    assignments: Vec<Assignment>,
+    classes: Vec<Class>,
+    subjects: Vec<Subject>,
+    staff: Vec<StaffMember>,
+}
+
+async fn assignments_page(
+    State(state): State<AppState>,
+    s: Session,
+    Path(id): Path<Id>,
+    Query(q): Query<OkQuery>,
+) -> WebResult<Html<String>> {
+    let school = school_for(&state, &s, id, Action::ManageSchool).await?;
+    let year = current_year_or_none(&state, &school).await?;
+    let (assignments, classes) = match &year {
+        Some(y) => (
+            state.db.assignments(id, y.id, None).await?,
+            state.db.classes(id, y.id).await?,
+        ),
+        None => (vec![], vec![]),
+    };
+    render(&AssignmentsPage {
+        ctx: ctx(&s, "nav-assignments", &q).with_help("nam-hoc-lop-phan-cong"),
+        subjects: state.db.subjects(id).await?,
+        staff: state.db.staff(id).await?,
+        school,
+        year,
+        assignments,
+        classes,
+    })
+}
+
+/// Form to assign a teacher.
+#[derive(Deserialize)]
+pub struct AssignForm {
+    class: String,
+    subject: String,
+    staff: String,
+}
+
+async fn assign(
+    State(state): State<AppState>,
+    s: Session,
+    Path(id): Path<Id>,
+    Form(f): Form<AssignForm>,
+) -> WebResult<Redirect> {
+    school_for(&state, &s, id, Action::ManageSchool).await?;
+    state
+        .db
+        .assign(
+            id,
+            parse_uuid(&f.class, "Lớp")?,
+            parse_uuid(&f.subject, "Môn")?,
+            parse_uuid(&f.staff, "Giáo viên")?,
+            Some(s.user.id),
+        )
+        .await?;
+    Ok(Redirect::to(&format!("/schools/{id}/assignments?ok=1")))
+}
+
+async fn unassign(
+    State(state): State<AppState>,
+    s: Session,
+    Path((id, a)): Path<(Id, Id)>,
+) -> WebResult<Redirect> {
+    school_for(&state, &s, id, Action::ManageSchool).await?;
+    state.db.unassign(id, a).await?;
+    Ok(Redirect::to(&format!("/schools/{id}/assignments?ok=1")))
+}

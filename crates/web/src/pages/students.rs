@@ -1,0 +1,267 @@
+//! The student list of a school and one student's record, as staff, the student and parents
+//! see it.
+
+use super::school_for;
+use crate::AppState;
+use crate::auth::{Session, hash_password, random_password};
+use crate::error::{WebError, WebResult};
+use crate::view::{Ctx, render, saved_notice};
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use db::org::School;
+use db::roster::{Guardian, Student, StudentFilter};
+use db::school::Class;
+use domain::Id;
+use domain::auth::{Action, Target};
+use domain::people::{StudentStatus, format_vn_date};
+use serde::Deserialize;
+
+/// Routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/schools/{id}/students", get(list))
+        .route("/schools/{id}/students/{student}", get(detail))
+        .route("/schools/{id}/students/{student}/status", post(set_status))
+        .route(
+            "/schools/{id}/students/{student}/password",
+            post(reset_password),
+        )
+}
+
+#[derive(Template)]
+#[template(path = "students.html")]
+struct ListPage {
+    ctx: Ctx,
+    school: School,
+    students: Vec<Student>,
+    classes: Vec<Class>,
+    statuses: [StudentStatus; 5],
+    q: ListQuery,
+    can_manage: bool,
+}
+
+/// Filters of the list.
+#[derive(Deserialize, Default, Clone)]
+pub struct ListQuery {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    class: String,
+    #[serde(default)]
+    status: String,
+}
+
+impl ListPage {
+    fn d(&self, d: &time::Date) -> String {
+        format_vn_date(*d)
+    }
+}
+
+async fn list(
+    State(state): State<AppState>,
+    s: Session,
+    Path(id): Path<Id>,
+    Query(q): Query<ListQuery>,
+) -> WebResult<Html<String>> {
+    let school = school_for(&state, &s, id, Action::ViewSchool).await?;
+    let year = state.db.current_year(id).await?;
+    let classes = match &year {
+        Some(y) => state.db.classes(id, y.id).await?,
+        None => vec![],
+    };
+    let filter = StudentFilter {
+        class_id: Id::parse_str(&q.class).ok(),
+        status: StudentStatus::from_code(&q.status),
+        query: Some(q.q.clone()),
+    };
+    let students = state.db.students(id, year.map(|y| y.id), &filter).await?;
+    render(&ListPage {
+        ctx: Ctx::new(&s, s.lang.t("nav-students")).with_help("nhap-danh-sach-hoc-sinh"),
+        can_manage: s
+            .actor
+            .can(Action::ManageSchool, Target::School(&school.as_ref())),
+        school,
+        students,
+        classes,
+        statuses: StudentStatus::ALL,
+        q,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "student.html")]
+struct DetailPage {
+    ctx: Ctx,
+    school: School,
+    student: Student,
+    guardians: Vec<Guardian>,
+    statuses: [StudentStatus; 5],
+    can_manage: bool,
+}
+
+impl DetailPage {
+    fn d(&self, d: &time::Date) -> String {
+        format_vn_date(*d)
+    }
+}
+
+/// `?ok=1` after a save.
+#[derive(Deserialize)]
+pub struct OkQuery {
+    ok: Option<String>,
+}
+
+/// Loads a student and checks the actor may see them: staff of the school, officers above it,
+/// the student, or one of their parents. Anyone else gets 403, whether the ids exist or not.
+async fn student_for(
+    state: &AppState,
+    s: &Session,
+    school_id: Id,
+    id: Id,
+) -> WebResult<(School, Student, Vec<Guardian>)> {
+    let (school, student) = match (
+        state.db.school(school_id).await,
+        state.db.student(school_id, id, None).await,
+    ) {
+        (Ok(school), Ok(_)) => {
+            let year = state.db.current_year(school_id).await?.map(|y| y.id);
+            (school, state.db.student(school_id, id, year).await?)
+        }
+        (Err(db::DbError::NotFound), _) | (_, Err(db::DbError::NotFound)) => {
+            return Err(WebError::Forbidden);
+        }
+        (Err(e), _) | (_, Err(e)) => return Err(e.into()),
+    };
+    let guardians = state.db.guardians(school_id, id).await?;
+    let ids: Vec<Id> = guardians.iter().map(|g| g.user_id).collect();
+    s.require(
+        Action::ViewStudent,
+        Target::Student {
+            school: &school.as_ref(),
+            user_id: student.user_id,
+            guardians: &ids,
+        },
+    )?;
+    Ok((school, student, guardians))
+}
+
+async fn detail(
+    State(state): State<AppState>,
+    s: Session,
+    Path((id, student_id)): Path<(Id, Id)>,
+    Query(q): Query<OkQuery>,
+) -> WebResult<Html<String>> {
+    let (school, student, guardians) = student_for(&state, &s, id, student_id).await?;
+    render(&DetailPage {
+        ctx: Ctx::new(&s, student.full_name.clone())
+            .with_notice(saved_notice(q.ok.as_deref(), s.lang)),
+        can_manage: s
+            .actor
+            .can(Action::ManageSchool, Target::School(&school.as_ref())),
+        school,
+        student,
+        guardians,
+        statuses: StudentStatus::ALL,
+    })
+}
+
+/// Form to change a status.
+#[derive(Deserialize)]
+pub struct StatusForm {
+    status: String,
+}
+
+async fn set_status(
+    State(state): State<AppState>,
+    s: Session,
+    Path((id, student_id)): Path<(Id, Id)>,
+    Form(f): Form<StatusForm>,
+) -> WebResult<Redirect> {
+    school_for(&state, &s, id, Action::ManageSchool).await?;
+    let status = StudentStatus::from_code(&f.status)
+        .ok_or_else(|| WebError::BadRequest("Trạng thái không hợp lệ".into()))?;
+    state
+        .db
+        .set_student_status(id, student_id, status, Some(s.user.id))
+        .await?;
+    Ok(Redirect::to(&format!(
+        "/schools/{id}/students/{student_id}?ok=1"
+    )))
+}
+
+/// Whose password to reset: the student's or one parent's.
+#[derive(Deserialize)]
+pub struct ResetForm {
+    #[serde(default)]
+    user: String,
+}
+
+#[derive(Template)]
+#[template(path = "issued.html")]
+struct IssuedPage {
+    ctx: Ctx,
+    back: String,
+    accounts: Vec<(String, String, String)>,
+}
+
+async fn reset_password(
+    State(state): State<AppState>,
+    s: Session,
+    Path((id, student_id)): Path<(Id, Id)>,
+    Form(f): Form<ResetForm>,
+) -> WebResult<Response> {
+    school_for(&state, &s, id, Action::ManageAccounts).await?;
+    let student = state.db.student(id, student_id, None).await?;
+    let guardians = state.db.guardians(id, student_id).await?;
+    // Only the student's own account or one of their parents' may be reset from here.
+    let target = Id::parse_str(&f.user).ok();
+    let (label, uid) = match target {
+        Some(t) if guardians.iter().any(|g| g.user_id == t) => {
+            let g = guardians
+                .iter()
+                .find(|g| g.user_id == t)
+                .expect("checked above");
+            (format!("{} ({})", g.full_name, g.relation), t)
+        }
+        None | Some(_)
+            if student.user_id.is_some() && (target.is_none() || target == student.user_id) =>
+        {
+            (
+                student.full_name.clone(),
+                student.user_id.expect("checked above"),
+            )
+        }
+        _ => {
+            return Err(WebError::BadRequest(
+                "Tài khoản không thuộc học sinh này".into(),
+            ));
+        }
+    };
+    let user = state.db.user(uid).await?;
+    let password = random_password();
+    state
+        .db
+        .set_password(uid, &hash_password(password.clone()).await?, true)
+        .await?;
+    state.db.delete_user_sessions(uid, None).await?;
+    state
+        .db
+        .audit(&db::audit::AuditEntry {
+            school_id: Some(id),
+            actor_id: Some(s.user.id),
+            action: "user.reset_password",
+            entity: "user",
+            entity_id: Some(uid),
+            detail: user.username.clone(),
+        })
+        .await?;
+    Ok(render(&IssuedPage {
+        ctx: Ctx::new(&s, s.lang.t("issued-title")),
+        back: format!("/schools/{id}/students/{student_id}"),
+        accounts: vec![(label, user.username, password)],
+    })?
+    .into_response())
+}
