@@ -210,7 +210,7 @@ async fn serve(config: Config, demo: bool) -> Result<()> {
                 "\nTỉnh demo đã sẵn sàng. Mật khẩu mọi tài khoản demo: {}",
                 web::demo::DEMO_PASSWORD
             );
-            println!("{:<34} {:<16} {}", "Vai trò", "Đăng nhập", "Nơi công tác");
+            println!("{:<34} {:<16} Nơi công tác", "Vai trò", "Đăng nhập");
             for l in logins {
                 println!("{:<34} {:<16} {}", l.role, l.login, l.place);
             }
@@ -314,7 +314,7 @@ async fn admin(db: &Db, what: AdminWhat) -> Result<()> {
     match what {
         AdminWhat::Schools => {
             let schools = db.schools_within("/").await?;
-            println!("{:<12} {:<14} {}", "Mã trường", "Cấp học", "Tên trường");
+            println!("{:<12} {:<14} Tên trường", "Mã trường", "Cấp học");
             for s in schools {
                 println!("{:<12} {:<14} {}", s.code, s.level.label(), s.name);
             }

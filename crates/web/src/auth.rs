@@ -258,6 +258,31 @@ pub fn lock_duration(failures: i64) -> Option<Duration> {
     Some(Duration::from_secs(60 * minutes.min(15)))
 }
 
+impl axum::extract::OptionalFromRequestParts<AppState> for Session {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Option<Self>, Self::Rejection> {
+        Ok(load_session(parts, state)
+            .await
+            .ok()
+            .filter(|s| !s.user.must_change_password))
+    }
+}
+
+impl axum::extract::OptionalFromRequestParts<AppState> for PendingSession {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Option<Self>, Self::Rejection> {
+        Ok(load_session(parts, state).await.ok().map(PendingSession))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -294,30 +319,5 @@ mod tests {
         let p = random_password();
         assert_eq!(p.len(), 10);
         assert!(!p.contains(['0', 'o', '1', 'l']));
-    }
-}
-
-impl axum::extract::OptionalFromRequestParts<AppState> for Session {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Option<Self>, Self::Rejection> {
-        Ok(load_session(parts, state)
-            .await
-            .ok()
-            .filter(|s| !s.user.must_change_password))
-    }
-}
-
-impl axum::extract::OptionalFromRequestParts<AppState> for PendingSession {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Option<Self>, Self::Rejection> {
-        Ok(load_session(parts, state).await.ok().map(PendingSession))
     }
 }

@@ -320,7 +320,7 @@ pub async fn load(db: &Db) -> anyhow::Result<Vec<DemoLogin>> {
         for class in d.classes {
             let grade = crate::imports::grade_from_class(class).unwrap_or(1);
             for _ in 0..18 {
-                let gender = if rng.next() % 2 == 0 {
+                let gender = if rng.next().is_multiple_of(2) {
                     Gender::Male
                 } else {
                     Gender::Female
@@ -337,7 +337,7 @@ pub async fn load(db: &Db) -> anyhow::Result<Vec<DemoLogin>> {
                     full_name,
                     birth_date: birth,
                     gender,
-                    ethnicity: if rng.next() % 10 == 0 {
+                    ethnicity: if rng.next().is_multiple_of(10) {
                         "Mường".into()
                     } else {
                         "Kinh".into()

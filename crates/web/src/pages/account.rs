@@ -109,7 +109,7 @@ async fn login(
             lang,
             form.login,
             lang.t("login-locked")
-                .replace("{minutes}", &minutes.to_string()),
+                .replace("MINUTES", &minutes.to_string()),
             StatusCode::TOO_MANY_REQUESTS,
         ));
     }

@@ -1,1 +1,7 @@
+//! Integration tests: the real application over HTTP, on SQLite by default and on PostgreSQL
+//! when `LOPHOC_TEST_DATABASE_URL` points at a server (each test gets its own database).
 
+mod access;
+mod accounts;
+mod harness;
+mod roster;

@@ -1,0 +1,194 @@
+//! The authorization matrix: every school route × every role × own school / a foreign school.
+
+use crate::harness::TestApp;
+
+/// Routes that read a school's organisation (ViewSchool).
+const VIEW: &[&str] = &[
+    "/schools/{id}",
+    "/schools/{id}/classes",
+    "/schools/{id}/students",
+    "/api/v1/schools/{id}",
+    "/api/v1/schools/{id}/classes",
+    "/api/v1/schools/{id}/students",
+];
+/// Routes that manage it (ManageSchool).
+const MANAGE: &[&str] = &[
+    "/schools/{id}/staff",
+    "/schools/{id}/assignments",
+    "/schools/{id}/years",
+    "/schools/{id}/subjects",
+    "/schools/{id}/import",
+    "/schools/{id}/export.xlsx",
+    "/api/v1/schools/{id}/staff",
+];
+
+#[derive(Clone, Copy)]
+enum Access {
+    None,
+    View,
+    Manage,
+}
+
+#[tokio::test]
+async fn every_route_every_role_own_and_foreign_school() {
+    let app = TestApp::spawn().await;
+    // THCS Gia Viễn is the demo staff's school (under the commune of xa.canbo);
+    // THPT Lương Văn Tụy hangs directly under the Sở: foreign to everyone but Sở and admin.
+    let own = app.school_id("37THCSGV").await;
+    let foreign = app.school_id("37THPTLVT").await;
+    let cases: &[(&str, Access, Access)] = &[
+        ("admin", Access::Manage, Access::Manage),
+        ("so.chuyenvien", Access::View, Access::View),
+        ("xa.canbo", Access::View, Access::None),
+        ("ht.thcs", Access::Manage, Access::None),
+        ("qt.thcs", Access::Manage, Access::None),
+        ("tt.toan", Access::View, Access::None),
+        ("gv.toan", Access::View, Access::None),
+        ("hs.demo", Access::None, Access::None),
+        ("0912000001", Access::None, Access::None),
+    ];
+    let mut failures = Vec::new();
+    for (login, at_own, at_foreign) in cases {
+        let c = app.login(login).await;
+        for (school, access) in [(&own, at_own), (&foreign, at_foreign)] {
+            for (routes, needed) in [(VIEW, 1), (MANAGE, 2)] {
+                for route in routes {
+                    let path = route.replace("{id}", school);
+                    let status = app.get(&c, &path).await.status().as_u16();
+                    let level = match access {
+                        Access::None => 0,
+                        Access::View => 1,
+                        Access::Manage => 2,
+                    };
+                    let expected = if level >= needed { 200 } else { 403 };
+                    if status != expected {
+                        failures.push(format!("{login} {path}: {status}, expected {expected}"));
+                    }
+                }
+            }
+        }
+    }
+    // An id that exists nowhere is refused the same way (no probing of ids).
+    let c = app.login("ht.thcs").await;
+    let unknown = uuid::Uuid::now_v7();
+    assert_eq!(
+        app.get(&c, &format!("/schools/{unknown}")).await.status(),
+        403
+    );
+    assert!(
+        failures.is_empty(),
+        "authorization mismatches:\n{}",
+        failures.join("\n")
+    );
+}
+
+#[tokio::test]
+async fn students_are_seen_only_by_their_school_themselves_and_their_parents() {
+    let app = TestApp::spawn().await;
+    let thcs = app.db.school_by_code("37THCSGV").await.unwrap();
+    let year = app.db.current_year(thcs.id).await.unwrap().unwrap();
+    let students = app
+        .db
+        .students(thcs.id, Some(year.id), &Default::default())
+        .await
+        .unwrap();
+    let hs = app.db.user_by_username("hs.demo").await.unwrap();
+    let me = students.iter().find(|s| s.user_id == Some(hs.id)).unwrap();
+    let other = students.iter().find(|s| s.user_id != Some(hs.id)).unwrap();
+    let path = |s: &db::roster::Student| format!("/schools/{}/students/{}", thcs.id, s.id);
+
+    let student = app.login("hs.demo").await;
+    assert_eq!(app.get(&student, &path(me)).await.status(), 200);
+    assert_eq!(app.get(&student, &path(other)).await.status(), 403);
+
+    let parent = app.login("0912000001").await;
+    assert_eq!(app.get(&parent, &path(me)).await.status(), 200);
+    assert_eq!(app.get(&parent, &path(other)).await.status(), 403);
+    let home = app.get(&parent, "/").await.text().await.unwrap();
+    assert!(
+        home.contains(&me.full_name),
+        "the parent's home lists the child"
+    );
+
+    // A student id of this school put under another school's URL finds nothing.
+    let thpt = app.school_id("37THPTLVT").await;
+    let admin = app.login("admin").await;
+    assert_eq!(
+        app.get(&admin, &format!("/schools/{thpt}/students/{}", me.id))
+            .await
+            .status(),
+        403
+    );
+
+    // Staff of another school cannot reach the student either.
+    let foreign_principal = app.login("ht.37thptlvt").await;
+    assert_eq!(app.get(&foreign_principal, &path(me)).await.status(), 403);
+}
+
+#[tokio::test]
+async fn forged_cross_site_posts_are_refused() {
+    let app = TestApp::spawn().await;
+    let c = app.login("ht.thcs").await;
+    let id = app.school_id("37THCSGV").await;
+    let r = c
+        .post(app.url(&format!("/schools/{id}/classes")))
+        .header("Origin", "http://evil.example")
+        .form(&[("name", "9Z"), ("grade", "9")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let r = c
+        .post(app.url("/logout-all"))
+        .header("Sec-Fetch-Site", "cross-site")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    // Nothing changed: the class was not created and the session still works.
+    let page = app
+        .get(&c, &format!("/schools/{id}/classes"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!page.contains(">9Z<"));
+    // The same form from the same origin works.
+    let r = c
+        .post(app.url(&format!("/schools/{id}/classes")))
+        .header("Origin", app.base.clone())
+        .form(&[("name", "9Z"), ("grade", "9")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+}
+
+#[tokio::test]
+async fn api_answers_json_and_describes_itself() {
+    let app = TestApp::spawn().await;
+    let anon = app.client();
+    let r = app.get(&anon, "/api/v1/me").await;
+    assert_eq!(r.status(), 401);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["error"], "unauthorized");
+    let doc: serde_json::Value = app
+        .get(&anon, "/api/openapi.json")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(doc["paths"]["/api/v1/schools/{id}/students"].is_object());
+    let officer = app.login("xa.canbo").await;
+    let schools: Vec<serde_json::Value> = app
+        .get(&officer, "/api/v1/schools")
+        .await
+        .json()
+        .await
+        .unwrap();
+    // The commune officer sees exactly the two schools of the commune.
+    assert_eq!(schools.len(), 2, "{schools:?}");
+    assert_eq!(app.get(&anon, "/healthz").await.status(), 200);
+    // Metrics: allowed from the machine itself.
+    assert_eq!(app.get(&anon, "/metrics").await.status(), 200);
+}
