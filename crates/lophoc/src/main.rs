@@ -2,6 +2,7 @@
 //! configuration, then hands over to the libraries.
 #![forbid(unsafe_code)]
 
+mod bench;
 mod config;
 
 use anyhow::{Context, Result, bail};
@@ -52,6 +53,11 @@ enum Command {
         #[command(subcommand)]
         what: AdminWhat,
     },
+    /// Benchmarks that print figures (see scripts/bench.sh for the HTTP ones).
+    Bench {
+        #[command(subcommand)]
+        what: BenchWhat,
+    },
     /// Write a consistent copy of the SQLite database to FILE while the server runs.
     Backup {
         /// Destination file (must not exist).
@@ -80,6 +86,20 @@ enum ExportWhat {
         school: String,
         /// The Excel file to write.
         file: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchWhat {
+    /// Roster import: generate an Excel file of N students, parse it and write it to a fresh
+    /// database (SQLite in a temporary directory, or LOPHOC_DATABASE_URL), several times.
+    Import {
+        /// Students in the file.
+        #[arg(long, default_value_t = 5000)]
+        rows: usize,
+        /// Repetitions (the median is reported).
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
     },
 }
 
@@ -182,6 +202,9 @@ async fn run(command: Command, mut config: Config) -> Result<()> {
             let db = open_db(&config).await?;
             admin(&db, what).await
         }
+        Command::Bench {
+            what: BenchWhat::Import { rows, runs },
+        } => bench::import(&config, rows, runs).await,
         Command::Backup { file } => {
             if file.exists() {
                 bail!("{} đã tồn tại; hãy chọn tên tệp khác", file.display());

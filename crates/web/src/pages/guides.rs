@@ -60,6 +60,10 @@ async fn guide(headers: HeaderMap, Path(slug): Path<String>) -> WebResult<Html<S
         .iter()
         .find(|(s, _, _)| *s == slug)
         .ok_or(WebError::NotFound)?;
+    // The page prints the title as its heading; drop the guide's own first-level heading.
+    let md = md.strip_prefix('#').map_or(*md, |rest| {
+        rest.split_once('\n').map_or("", |(_, body)| body)
+    });
     let mut body = String::new();
     // The guides are our own files, compiled in; raw HTML in them is not user input.
     pulldown_cmark::html::push_html(

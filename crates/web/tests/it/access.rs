@@ -192,3 +192,72 @@ async fn api_answers_json_and_describes_itself() {
     // Metrics: allowed from the machine itself.
     assert_eq!(app.get(&anon, "/metrics").await.status(), 200);
 }
+
+#[tokio::test]
+async fn units_and_administration_by_role() {
+    let app = TestApp::spawn().await;
+    let units = app.db.units().await.unwrap();
+    let province = units.iter().find(|u| u.code == "37").unwrap();
+    let gia_vien = units.iter().find(|u| u.code == "GV").unwrap();
+    let hoa_lu = units.iter().find(|u| u.code == "HL").unwrap();
+    // (login, province page, own commune page, other commune page, /admin)
+    let cases = [
+        ("admin", 200, 200, 200, 200),
+        ("so.chuyenvien", 200, 200, 200, 403),
+        ("xa.canbo", 403, 200, 403, 403),
+        ("ht.thcs", 403, 403, 403, 403),
+        ("gv.toan", 403, 403, 403, 403),
+        ("hs.demo", 403, 403, 403, 403),
+        ("0912000001", 403, 403, 403, 403),
+    ];
+    for (login, p, own, other, admin) in cases {
+        let c = app.login(login).await;
+        for (path, expected) in [
+            (format!("/units/{}", province.id), p),
+            (format!("/units/{}", gia_vien.id), own),
+            (format!("/units/{}", hoa_lu.id), other),
+            ("/admin".to_owned(), admin),
+        ] {
+            assert_eq!(
+                app.get(&c, &path).await.status().as_u16(),
+                expected,
+                "{login} {path}"
+            );
+        }
+    }
+    // A commune officer cannot add a school to another commune; the Sở officer can.
+    let c = app.login("xa.canbo").await;
+    let form = [
+        ("code", "37NEW1"),
+        ("name", "Trường Tiểu học Mới"),
+        ("level", "primary"),
+    ];
+    let r = c
+        .post(app.url(&format!("/units/{}/schools", hoa_lu.id)))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let c = app.login("so.chuyenvien").await;
+    let r = c
+        .post(app.url(&format!("/units/{}/schools", hoa_lu.id)))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let school = app.db.school_by_code("37NEW1").await.unwrap();
+    assert!(
+        !app.db.subjects(school.id).await.unwrap().is_empty(),
+        "curriculum seeded"
+    );
+    // The same mã trường twice is refused with a message.
+    let r = c
+        .post(app.url(&format!("/units/{}/schools", hoa_lu.id)))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 409);
+}

@@ -304,3 +304,18 @@ async fn the_school_year_is_set_up_through_the_forms() {
     assert_eq!(r.status(), 409);
     assert!(r.text().await.unwrap().contains("khối 9"));
 }
+
+#[tokio::test]
+async fn a_file_over_the_limit_is_refused_with_a_clear_message() {
+    let app = TestApp::spawn().await;
+    let c = app.login("ht.thcs").await;
+    let school = app.school_id("37THCSGV").await;
+    let before = student_count(&app, "37THCSGV").await;
+    let r = upload(&app, &c, &school, vec![b'x'; 11 * 1024 * 1024]).await;
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("quá lớn"));
+    // An empty upload, too.
+    let r = upload(&app, &c, &school, Vec::new()).await;
+    assert_eq!(r.status(), 400);
+    assert_eq!(student_count(&app, "37THCSGV").await, before);
+}
