@@ -55,7 +55,24 @@ impl Config {
         let config: Config = fig.extract().map_err(|e| {
             let mut msg = String::from("cấu hình không hợp lệ:");
             for err in e {
-                msg.push_str(&format!("\n  {err}"));
+                let key = err.path.join(".").to_lowercase();
+                let source = match &err.metadata {
+                    Some(md) => {
+                        let profile = err.profile.clone().unwrap_or_default();
+                        let name = md.interpolate(&profile, &err.path);
+                        match &md.source {
+                            Some(figment::Source::File(f)) => {
+                                format!("tệp {}, khoá {name}", f.display())
+                            }
+                            _ if md.name.contains("environment") => {
+                                format!("biến môi trường LOPHOC_{name}")
+                            }
+                            _ => format!("{} ({name})", md.name),
+                        }
+                    }
+                    None => "mặc định".into(),
+                };
+                msg.push_str(&format!("\n  {key}: {} (nguồn: {source})", err.kind));
             }
             anyhow::anyhow!(msg)
         })?;

@@ -36,6 +36,8 @@ enum Command {
         #[arg(long)]
         demo: bool,
     },
+    /// Load the demo province into an empty database, print the demo logins and exit.
+    Demo,
     /// Apply database migrations and exit.
     Migrate,
     /// Import data.
@@ -163,6 +165,10 @@ async fn run(command: Command, mut config: Config) -> Result<()> {
             }
             serve(config, demo).await
         }
+        Command::Demo => {
+            let db = open_db(&config).await?;
+            load_demo(&db).await
+        }
         Command::Migrate => {
             open_db(&config).await?;
             println!("Cơ sở dữ liệu đã được cập nhật.");
@@ -227,22 +233,7 @@ async fn serve(config: Config, demo: bool) -> Result<()> {
     })?;
     let db = open_db(&config).await?;
     if demo {
-        if db.is_empty().await? {
-            let logins = web::demo::load(&db).await?;
-            println!(
-                "\nTỉnh demo đã sẵn sàng. Mật khẩu mọi tài khoản demo: {}",
-                web::demo::DEMO_PASSWORD
-            );
-            println!("{:<34} {:<16} Nơi công tác", "Vai trò", "Đăng nhập");
-            for l in logins {
-                println!("{:<34} {:<16} {}", l.role, l.login, l.place);
-            }
-        } else {
-            println!(
-                "Cơ sở dữ liệu đã có dữ liệu; bỏ qua nạp demo. Mật khẩu demo: {}",
-                web::demo::DEMO_PASSWORD
-            );
-        }
+        load_demo(&db).await?;
     }
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
@@ -257,6 +248,26 @@ async fn serve(config: Config, demo: bool) -> Result<()> {
     app.serve(listener, shutdown_signal()).await?;
     db.close().await;
     tracing::info!("stopped");
+    Ok(())
+}
+
+async fn load_demo(db: &Db) -> Result<()> {
+    if !db.is_empty().await? {
+        println!(
+            "Cơ sở dữ liệu đã có dữ liệu; không nạp lại demo. Mật khẩu demo: {}",
+            web::demo::DEMO_PASSWORD
+        );
+        return Ok(());
+    }
+    let logins = web::demo::load(db).await?;
+    println!(
+        "\nTỉnh demo đã sẵn sàng. Mật khẩu mọi tài khoản demo: {}",
+        web::demo::DEMO_PASSWORD
+    );
+    println!("{:<34} {:<16} Nơi công tác", "Vai trò", "Đăng nhập");
+    for l in logins {
+        println!("{:<34} {:<16} {}", l.role, l.login, l.place);
+    }
     Ok(())
 }
 

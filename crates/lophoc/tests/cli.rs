@@ -1,0 +1,284 @@
+//! The `lophoc` command line, run as a real process on a temporary data directory.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn lophoc(data: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_lophoc"))
+        .arg("--data")
+        .arg(data)
+        .args(args)
+        .env("LOPHOC_LOG_LEVEL", "warn")
+        .env_remove("LOPHOC_DATABASE_URL")
+        .output()
+        .expect("run lophoc")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn roster(rows: &[[&str; 6]]) -> Vec<u8> {
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    for (c, h) in [
+        "Lớp",
+        "Mã học sinh",
+        "Họ và tên",
+        "Ngày sinh",
+        "Giới tính",
+        "SĐT mẹ",
+    ]
+    .iter()
+    .enumerate()
+    {
+        ws.write(0, c as u16, *h).unwrap();
+    }
+    for (r, row) in rows.iter().enumerate() {
+        for (c, v) in row.iter().enumerate() {
+            ws.write(1 + r as u32, c as u16, *v).unwrap();
+        }
+    }
+    wb.save_to_buffer().unwrap()
+}
+
+#[test]
+fn the_command_line_covers_set_up_import_export_admin_and_backup() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+
+    let o = lophoc(&data, &["demo"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("ht.thcs"));
+    let o = lophoc(&data, &["admin", "schools"]);
+    assert!(text(&o).contains("37THCSGV") && text(&o).contains("Trường THPT Lương Văn Tụy"));
+
+    // Bad rows: non-zero exit, every error with its row, nothing written.
+    let bad = dir.path().join("bad.xlsx");
+    std::fs::write(
+        &bad,
+        roster(&[
+            [
+                "7A9",
+                "CLI00001",
+                "Phan Thị Hoa",
+                "12/03/2013",
+                "Nữ",
+                "0901234567",
+            ],
+            [
+                "7A9",
+                "CLI00002",
+                "Vũ Văn Nam",
+                "30/02/2013",
+                "Nam",
+                "0901234568",
+            ],
+            [
+                "7A9",
+                "CLI00003",
+                "Lò Thị Bích",
+                "01/01/2013",
+                "Nữ",
+                "12345",
+            ],
+        ]),
+    )
+    .unwrap();
+    let o = lophoc(
+        &data,
+        &[
+            "import",
+            "roster",
+            "--school",
+            "37THCSGV",
+            bad.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let out = text(&o);
+    assert!(
+        out.contains("Dòng 3") && out.contains("30/02/2013"),
+        "{out}"
+    );
+    assert!(out.contains("Dòng 4") && out.contains("12345"), "{out}");
+
+    let good = dir.path().join("good.xlsx");
+    std::fs::write(
+        &good,
+        roster(&[
+            [
+                "7A9",
+                "CLI00001",
+                "Phan Thị Hoa",
+                "12/03/2013",
+                "Nữ",
+                "0901234567",
+            ],
+            [
+                "7A9",
+                "CLI00002",
+                "Vũ Văn Nam",
+                "28/02/2013",
+                "Nam",
+                "0901234568",
+            ],
+        ]),
+    )
+    .unwrap();
+    let o = lophoc(
+        &data,
+        &[
+            "import",
+            "roster",
+            "--school",
+            "37THCSGV",
+            good.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("2 học sinh mới"), "{}", text(&o));
+    let o = lophoc(
+        &data,
+        &[
+            "import",
+            "roster",
+            "--school",
+            "37THCSGV",
+            good.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        text(&o).contains("0 học sinh mới, 2 cập nhật"),
+        "{}",
+        text(&o)
+    );
+
+    // Unknown school, missing file, a file that is not Excel.
+    let o = lophoc(
+        &data,
+        &[
+            "import",
+            "roster",
+            "--school",
+            "KHONGCO",
+            good.to_str().unwrap(),
+        ],
+    );
+    assert!(!o.status.success() && text(&o).contains("KHONGCO"));
+    let junk = dir.path().join("junk.xlsx");
+    std::fs::write(&junk, b"hello").unwrap();
+    let o = lophoc(
+        &data,
+        &[
+            "import",
+            "roster",
+            "--school",
+            "37THCSGV",
+            junk.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        !o.status.success() && text(&o).contains("không phải bảng tính"),
+        "{}",
+        text(&o)
+    );
+
+    // Export reads back.
+    let out_file = dir.path().join("export.xlsx");
+    let o = lophoc(
+        &data,
+        &[
+            "export",
+            "roster",
+            "--school",
+            "37THCSGV",
+            out_file.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(std::fs::metadata(&out_file).unwrap().len() > 1000);
+
+    // Accounts.
+    let o = lophoc(
+        &data,
+        &[
+            "admin",
+            "create-user",
+            "--username",
+            "gv.moi",
+            "--name",
+            "Trịnh Văn Mới",
+            "--role",
+            "teacher",
+            "--school",
+            "37THCSGV",
+        ],
+    );
+    assert!(
+        o.status.success() && text(&o).contains("mật khẩu tạm thời"),
+        "{}",
+        text(&o)
+    );
+    let o = lophoc(
+        &data,
+        &[
+            "admin",
+            "create-user",
+            "--username",
+            "gv.moi",
+            "--name",
+            "Trịnh Văn Mới",
+            "--role",
+            "teacher",
+            "--school",
+            "37THCSGV",
+        ],
+    );
+    assert!(
+        !o.status.success() && text(&o).contains("đã được dùng"),
+        "{}",
+        text(&o)
+    );
+    let o = lophoc(&data, &["admin", "reset-password", "gv.toan"]);
+    assert!(
+        o.status.success() && text(&o).contains("gv.toan"),
+        "{}",
+        text(&o)
+    );
+
+    // Backup: a consistent copy, never over an existing file.
+    let backup = dir.path().join("backup.db");
+    let o = lophoc(&data, &["backup", backup.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(std::fs::metadata(&backup).unwrap().len() > 10_000);
+    let o = lophoc(&data, &["backup", backup.to_str().unwrap()]);
+    assert!(!o.status.success() && text(&o).contains("đã tồn tại"));
+}
+
+#[test]
+fn configuration_errors_name_the_value_and_its_source() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_lophoc"))
+        .args(["--data", dir.path().to_str().unwrap(), "migrate"])
+        .env("LOPHOC_COOKIE_SECURE", "co-le")
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let out = text(&o);
+    assert!(
+        out.contains("cookie_secure") && out.contains("LOPHOC_COOKIE_SECURE"),
+        "{out}"
+    );
+    let o = Command::new(env!("CARGO_BIN_EXE_lophoc"))
+        .args(["--data", dir.path().to_str().unwrap(), "migrate"])
+        .env("LOPHOC_DATABASE_URL", "mysql://x")
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(text(&o).contains("sqlite://"), "{}", text(&o));
+}
