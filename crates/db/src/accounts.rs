@@ -392,3 +392,35 @@ impl Db {
         Ok(())
     }
 }
+
+impl Db {
+    /// The live session with this hash and its account, in one round trip (every request
+    /// starts here).
+    pub async fn session_user(&self, id_hash: &str) -> DbResult<Option<(SessionRow, User)>> {
+        let cols = USER_COLS
+            .split(", ")
+            .map(|c| format!("u.{}", c.trim()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let row = sqlx::query(&format!(
+            "SELECT s.last_seen, s.expires_at, {cols} FROM sessions s JOIN users u ON u.id = s.user_id \
+             WHERE s.id_hash = $1 AND s.expires_at > $2"
+        ))
+        .bind(id_hash)
+        .bind(now_ms())
+        .fetch_optional(self.pool())
+        .await?;
+        row.map(|r| {
+            let user = user_from(&r)?;
+            Ok((
+                SessionRow {
+                    user_id: user.id,
+                    last_seen: get_i64(&r, "last_seen")?,
+                    expires_at: get_i64(&r, "expires_at")?,
+                },
+                user,
+            ))
+        })
+        .transpose()
+    }
+}

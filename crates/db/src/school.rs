@@ -731,3 +731,18 @@ impl Db {
         ))
     }
 }
+
+impl Db {
+    /// How many teaching assignments a year has (the set-up checklist).
+    pub async fn assignment_count(&self, school_id: Id, year_id: Id) -> DbResult<i64> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n FROM teaching_assignments a JOIN classes c ON c.id = a.class_id \
+             WHERE a.school_id = $1 AND c.year_id = $2",
+        )
+        .bind(school_id.to_string())
+        .bind(year_id.to_string())
+        .fetch_one(self.pool())
+        .await?;
+        get_i64(&row, "n")
+    }
+}

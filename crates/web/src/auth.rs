@@ -140,16 +140,11 @@ pub struct PendingSession(pub Session);
 pub(crate) async fn load_session(parts: &Parts, state: &AppState) -> Result<Session, WebError> {
     let token = cookie(&parts.headers, SESSION_COOKIE).ok_or(WebError::LoginRequired)?;
     let hash = token_hash(token);
-    let row = state
+    let (row, user) = state
         .db
-        .session(&hash)
+        .session_user(&hash)
         .await?
         .ok_or(WebError::LoginRequired)?;
-    let user = match state.db.user(row.user_id).await {
-        Ok(u) => u,
-        Err(db::DbError::NotFound) => return Err(WebError::LoginRequired),
-        Err(e) => return Err(e.into()),
-    };
     if user.status != "active" {
         return Err(WebError::LoginRequired);
     }

@@ -151,7 +151,7 @@ async fn home(
             for sid in s.actor.school_ids() {
                 let card = school_card(&state, state.db.school(sid).await?).await?;
                 let assignments = match &card.year {
-                    Some(y) => state.db.assignments(sid, y.id, None).await?.len(),
+                    Some(y) => state.db.assignment_count(sid, y.id).await?,
                     None => 0,
                 };
                 let base = format!("/schools/{sid}");
