@@ -162,6 +162,11 @@ impl Ctx {
         self
     }
 
+    /// Version tag of the static assets, for cache busting.
+    pub fn asset_v(&self) -> &'static str {
+        crate::pages::ops::asset_version()
+    }
+
     /// Translates a key in the page's language.
     pub fn t(&self, key: &str) -> String {
         self.lang.t(key)

@@ -9,7 +9,8 @@ const progress = document.querySelector("[data-import-progress]");
 if (progress) {
   const url = progress.getAttribute("data-status-url");
   const bar = progress.querySelector("progress");
-  const text = progress.querySelector("p");
+  const done = progress.querySelector("[data-done]");
+  const total = progress.querySelector("[data-total]");
   const tick = async () => {
     try {
       const r = await fetch(url, { credentials: "same-origin" });
@@ -17,7 +18,8 @@ if (progress) {
         const s = await r.json();
         const pct = s.total ? Math.round((s.done * 100) / s.total) : 100;
         if (bar) bar.value = pct;
-        if (text) text.textContent = "Đang ghi " + s.done + "/" + s.total + " học sinh…";
+        if (done) done.textContent = s.done;
+        if (total) total.textContent = s.total;
         if (s.finished) { location.reload(); return; }
       }
     } catch (_) { /* network blip: try again */ }
@@ -37,7 +39,7 @@ if (upload && window.XMLHttpRequest) {
     bar.hidden = false;
     xhr.upload.onprogress = (ev) => { if (ev.lengthComputable) bar.value = Math.round((ev.loaded * 100) / ev.total); };
     xhr.onload = () => { document.open(); document.write(xhr.responseText); document.close(); history.replaceState(null, "", upload.action); };
-    xhr.onerror = () => { bar.hidden = true; alert("Mất kết nối khi tải tệp lên. Hãy thử lại."); };
+    xhr.onerror = () => { bar.hidden = true; alert(upload.getAttribute("data-upload-error")); };
     xhr.send(new FormData(upload));
   });
 }

@@ -47,6 +47,19 @@ async fn metrics(
 const CSS: &str = include_str!("../../static/app.css");
 const JS: &str = include_str!("../../static/app.js");
 
+/// A short hash of the assets: pages link `app.css?v=…`, so a new binary busts the year-long
+/// browser cache exactly when an asset changed.
+pub fn asset_version() -> &'static str {
+    static V: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    V.get_or_init(|| {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        h.update(CSS);
+        h.update(JS);
+        hex::encode(&h.finalize()[..6])
+    })
+}
+
 async fn asset(Path(file): Path<String>) -> Response {
     let (body, ctype) = match file.as_str() {
         "app.css" => (CSS, "text/css; charset=utf-8"),
