@@ -8,7 +8,7 @@ use askama::Template;
 use axum::Router;
 use axum::extract::Path;
 use axum::http::HeaderMap;
-use axum::response::Html;
+use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 
 /// The guides: slug, title, Markdown.
@@ -35,6 +35,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/guides", get(index))
         .route("/guides/{slug}", get(guide))
+        .route("/guides/img/{file}", get(image))
 }
 
 #[derive(Template)]
@@ -75,4 +76,38 @@ async fn guide(headers: HeaderMap, Path(slug): Path<String>) -> WebResult<Html<S
         body,
         guides: vec![],
     })
+}
+
+/// Screenshots used by the guides.
+const IMAGES: &[(&str, &[u8])] = &[
+    (
+        "dang-nhap.png",
+        include_bytes!("../../../../docs/img/dang-nhap.png"),
+    ),
+    (
+        "trang-chu-hieu-truong.png",
+        include_bytes!("../../../../docs/img/trang-chu-hieu-truong.png"),
+    ),
+    (
+        "nhap-danh-sach.png",
+        include_bytes!("../../../../docs/img/nhap-danh-sach.png"),
+    ),
+    (
+        "nam-hoc.png",
+        include_bytes!("../../../../docs/img/nam-hoc.png"),
+    ),
+];
+
+async fn image(Path(file): Path<String>) -> Response {
+    match IMAGES.iter().find(|(name, _)| *name == file) {
+        Some((_, bytes)) => (
+            [
+                (axum::http::header::CONTENT_TYPE, "image/png"),
+                (axum::http::header::CACHE_CONTROL, "public, max-age=86400"),
+            ],
+            *bytes,
+        )
+            .into_response(),
+        None => WebError::NotFound.into_response(),
+    }
 }

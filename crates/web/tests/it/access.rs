@@ -261,3 +261,50 @@ async fn units_and_administration_by_role() {
         .unwrap();
     assert_eq!(r.status(), 409);
 }
+
+/// Every link a user can see leads somewhere they may go: crawl from each dashboard.
+#[tokio::test]
+async fn no_dead_links_for_any_role() {
+    let app = TestApp::spawn().await;
+    for login in [
+        "admin",
+        "so.chuyenvien",
+        "xa.canbo",
+        "ht.thcs",
+        "qt.thcs",
+        "tt.toan",
+        "gv.toan",
+        "hs.demo",
+        "0912000001",
+    ] {
+        let c = app.login(login).await;
+        let mut seen = std::collections::HashSet::new();
+        let mut queue = vec!["/".to_owned()];
+        while let Some(path) = queue.pop() {
+            if !seen.insert(path.clone()) || seen.len() > 80 {
+                continue;
+            }
+            let r = app.get(&c, &path).await;
+            assert_eq!(r.status(), 200, "{login}: {path} is a dead link");
+            let html = if r
+                .headers()
+                .get("content-type")
+                .is_some_and(|v| v.to_str().unwrap_or("").starts_with("text/html"))
+            {
+                r.text().await.unwrap()
+            } else {
+                continue;
+            };
+            for part in html.split("href=\"").skip(1) {
+                let href = part.split('"').next().unwrap_or("").replace("&amp;", "&");
+                // Same-site pages only; the language switch just sets a cookie and redirects.
+                if href.starts_with('/')
+                    && !href.starts_with("/lang/")
+                    && !href.starts_with("/static/")
+                {
+                    queue.push(href);
+                }
+            }
+        }
+    }
+}
