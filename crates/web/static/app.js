@@ -27,19 +27,14 @@ if (progress) {
   };
   setTimeout(tick, 300);
 }
-// Upload progress for large roster files on slow networks.
+// Roster upload: the browser posts the form itself (and shows its own upload progress); this
+// only shows that work is under way and blocks a second tap on a slow network.
 const upload = document.querySelector("form[data-upload]");
-if (upload && window.XMLHttpRequest) {
-  upload.addEventListener("submit", (e) => {
+if (upload) {
+  upload.addEventListener("submit", () => {
     const bar = upload.querySelector("[data-upload-progress]");
-    if (!bar) return;
-    e.preventDefault();
-    const xhr = new XMLHttpRequest();
-    xhr.open("POST", upload.action);
-    bar.hidden = false;
-    xhr.upload.onprogress = (ev) => { if (ev.lengthComputable) bar.value = Math.round((ev.loaded * 100) / ev.total); };
-    xhr.onload = () => { document.open(); document.write(xhr.responseText); document.close(); history.replaceState(null, "", upload.action); };
-    xhr.onerror = () => { bar.hidden = true; alert(upload.getAttribute("data-upload-error")); };
-    xhr.send(new FormData(upload));
+    if (bar) { bar.hidden = false; bar.removeAttribute("value"); }
+    const button = upload.querySelector("button[type=submit]");
+    if (button) setTimeout(() => { button.disabled = true; }, 0);
   });
 }

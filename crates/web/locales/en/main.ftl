@@ -273,4 +273,3 @@ years-event-start = From
 years-event-end = To (leave empty for a single day)
 years-event-title = Description
 years-event-day-off = Students have the day off
-import-upload-error = The connection dropped while uploading the file. Please try again.

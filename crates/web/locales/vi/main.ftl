@@ -273,4 +273,3 @@ years-event-start = Từ ngày
 years-event-end = Đến ngày (bỏ trống nếu một ngày)
 years-event-title = Nội dung
 years-event-day-off = Học sinh được nghỉ
-import-upload-error = Mất kết nối khi tải tệp lên. Hãy thử lại.
