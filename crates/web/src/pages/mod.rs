@@ -59,3 +59,64 @@ pub fn parse_uuid(raw: &str, field: &str) -> Result<Id, WebError> {
     Id::parse_str(raw.trim())
         .map_err(|_| WebError::BadRequest(format!("Trường \"{field}\" không hợp lệ")))
 }
+
+/// `?ok=1` after a save: shows the "saved" notice.
+#[derive(serde::Deserialize)]
+pub struct OkQuery {
+    /// Present after a successful save.
+    pub ok: Option<String>,
+}
+
+/// The printable list of temporary passwords just issued (shown once).
+#[derive(askama::Template)]
+#[template(path = "issued.html")]
+pub struct IssuedPage {
+    /// Page context.
+    pub ctx: crate::view::Ctx,
+    /// Where "back" leads.
+    pub back: String,
+    /// (who, login, temporary password).
+    pub accounts: Vec<(String, String, String)>,
+}
+
+/// Renders the issued-passwords page.
+pub fn issued(
+    s: &Session,
+    back: String,
+    accounts: Vec<(String, String, String)>,
+) -> Result<axum::response::Response, WebError> {
+    use axum::response::IntoResponse;
+    Ok(crate::view::render(&IssuedPage {
+        ctx: crate::view::Ctx::new(s, s.lang.t("issued-title")),
+        back,
+        accounts,
+    })?
+    .into_response())
+}
+
+/// Gives an account a new temporary password that must be changed at next login, ends its
+/// sessions and audits it; returns the password to show once.
+pub async fn reset_password(
+    state: &AppState,
+    s: &Session,
+    school_id: Option<Id>,
+    user_id: Id,
+) -> Result<(db::accounts::User, String), WebError> {
+    let user = state.db.user(user_id).await?;
+    let password = crate::auth::random_password();
+    let hash = crate::auth::hash_password(password.clone()).await?;
+    state.db.set_password(user_id, &hash, true).await?;
+    state.db.delete_user_sessions(user_id, None).await?;
+    state
+        .db
+        .audit(&db::audit::AuditEntry {
+            school_id,
+            actor_id: Some(s.user.id),
+            action: "user.reset_password",
+            entity: "user",
+            entity_id: Some(user_id),
+            detail: user.username.clone(),
+        })
+        .await?;
+    Ok((user, password))
+}

@@ -2,14 +2,14 @@
 //! system administrator's page to build the tree and create officer accounts.
 
 use super::dashboard::{SchoolCard, school_card};
-use super::parse_uuid;
+use super::{OkQuery, issued, parse_uuid};
 use crate::AppState;
 use crate::auth::{Session, hash_password};
 use crate::error::{WebError, WebResult};
 use crate::view::{Ctx, render, saved_notice};
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{Html, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use db::accounts::NewUser;
@@ -41,12 +41,6 @@ struct UnitPage {
     can_manage: bool,
     child_kinds: Vec<UnitKind>,
     levels: [SchoolLevel; 5],
-}
-
-/// `?ok=1` after a save.
-#[derive(Deserialize)]
-pub struct OkQuery {
-    ok: Option<String>,
 }
 
 async fn unit_for(state: &AppState, s: &Session, id: Id, action: Action) -> WebResult<Unit> {
@@ -217,14 +211,6 @@ pub struct OfficerForm {
     email: String,
 }
 
-#[derive(Template)]
-#[template(path = "issued.html")]
-struct IssuedPage {
-    ctx: Ctx,
-    back: String,
-    accounts: Vec<(String, String, String)>,
-}
-
 async fn create_officer(
     State(state): State<AppState>,
     s: Session,
@@ -255,10 +241,9 @@ async fn create_officer(
         .db
         .grant_role(user.id, role, Some(unit.id), None)
         .await?;
-    Ok(render(&IssuedPage {
-        ctx: Ctx::new(&s, s.lang.t("issued-title")),
-        back: "/admin".into(),
-        accounts: vec![(full_name, user.username, password)],
-    })?
-    .into_response())
+    issued(
+        &s,
+        "/admin".into(),
+        vec![(full_name, user.username, password)],
+    )
 }

@@ -1,14 +1,14 @@
 //! A school's organisation: overview, years and calendar, subjects, classes, staff and teaching
 //! assignments. Reading needs `ViewSchool`; every change needs `ManageSchool`.
 
-use super::{parse_uuid, school_for};
+use super::{OkQuery, issued, parse_uuid, school_for};
 use crate::AppState;
 use crate::auth::{Session, hash_password, random_password};
 use crate::error::{WebError, WebResult};
 use crate::view::{Ctx, render, saved_notice};
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{Html, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use db::accounts::NewUser;
@@ -52,12 +52,6 @@ pub fn router() -> Router<AppState> {
             get(assignments_page).post(assign),
         )
         .route("/schools/{id}/assignments/{a}/delete", post(unassign))
-}
-
-/// `?ok=1` after a save.
-#[derive(Deserialize)]
-pub struct OkQuery {
-    ok: Option<String>,
 }
 
 fn ctx(s: &Session, title: &str, ok: &OkQuery) -> Ctx {
@@ -494,14 +488,6 @@ async fn set_homeroom(
     )))
 }
 
-#[derive(Template)]
-#[template(path = "issued.html")]
-struct IssuedPage {
-    ctx: Ctx,
-    back: String,
-    accounts: Vec<(String, String, String)>,
-}
-
 /// Issues new one-time passwords to every studying student of a class (and their parents when
 /// asked), and shows a printable list. Used at the start of the year, after an import.
 async fn issue_class_passwords(
@@ -555,12 +541,7 @@ async fn issue_class_passwords(
             detail: format!("{}: {} tài khoản", class.name, accounts.len()),
         })
         .await?;
-    Ok(render(&IssuedPage {
-        ctx: Ctx::new(&s, s.lang.t("issued-title")),
-        back: format!("/schools/{id}/classes/{class_id}"),
-        accounts,
-    })?
-    .into_response())
+    issued(&s, format!("/schools/{id}/classes/{class_id}"), accounts)
 }
 
 /// Whose passwords to issue.
@@ -666,12 +647,11 @@ async fn create_staff(
             Some(s.user.id),
         )
         .await?;
-    Ok(render(&IssuedPage {
-        ctx: Ctx::new(&s, s.lang.t("issued-title")),
-        back: format!("/schools/{id}/staff"),
-        accounts: vec![(full_name, member.username, password)],
-    })?
-    .into_response())
+    issued(
+        &s,
+        format!("/schools/{id}/staff"),
+        vec![(full_name, member.username, password)],
+    )
 }
 
 async fn reset_staff_password(
@@ -681,33 +661,12 @@ async fn reset_staff_password(
 ) -> WebResult<Response> {
     school_for(&state, &s, id, Action::ManageAccounts).await?;
     let member = state.db.staff_member(id, staff_id).await?;
-    let password = random_password();
-    state
-        .db
-        .set_password(
-            member.user_id,
-            &hash_password(password.clone()).await?,
-            true,
-        )
-        .await?;
-    state.db.delete_user_sessions(member.user_id, None).await?;
-    state
-        .db
-        .audit(&db::audit::AuditEntry {
-            school_id: Some(id),
-            actor_id: Some(s.user.id),
-            action: "user.reset_password",
-            entity: "user",
-            entity_id: Some(member.user_id),
-            detail: member.username.clone(),
-        })
-        .await?;
-    Ok(render(&IssuedPage {
-        ctx: Ctx::new(&s, s.lang.t("issued-title")),
-        back: format!("/schools/{id}/staff"),
-        accounts: vec![(member.full_name, member.username, password)],
-    })?
-    .into_response())
+    let (user, password) = super::reset_password(&state, &s, Some(id), member.user_id).await?;
+    issued(
+        &s,
+        format!("/schools/{id}/staff"),
+        vec![(member.full_name, user.username, password)],
+    )
 }
 
 #[derive(Template)]

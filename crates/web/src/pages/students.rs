@@ -1,14 +1,14 @@
 //! The student list of a school and one student's record, as staff, the student and parents
 //! see it.
 
-use super::school_for;
+use super::{OkQuery, issued, school_for};
 use crate::AppState;
-use crate::auth::{Session, hash_password, random_password};
+use crate::auth::Session;
 use crate::error::{WebError, WebResult};
 use crate::view::{Ctx, render, saved_notice};
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{Html, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use db::org::School;
@@ -108,12 +108,6 @@ impl DetailPage {
     }
 }
 
-/// `?ok=1` after a save.
-#[derive(Deserialize)]
-pub struct OkQuery {
-    ok: Option<String>,
-}
-
 /// Loads a student and checks the actor may see them: staff of the school, officers above it,
 /// the student, or one of their parents. Anyone else gets 403, whether the ids exist or not.
 async fn student_for(
@@ -199,14 +193,6 @@ pub struct ResetForm {
     user: String,
 }
 
-#[derive(Template)]
-#[template(path = "issued.html")]
-struct IssuedPage {
-    ctx: Ctx,
-    back: String,
-    accounts: Vec<(String, String, String)>,
-}
-
 async fn reset_password(
     State(state): State<AppState>,
     s: Session,
@@ -240,28 +226,10 @@ async fn reset_password(
             ));
         }
     };
-    let user = state.db.user(uid).await?;
-    let password = random_password();
-    state
-        .db
-        .set_password(uid, &hash_password(password.clone()).await?, true)
-        .await?;
-    state.db.delete_user_sessions(uid, None).await?;
-    state
-        .db
-        .audit(&db::audit::AuditEntry {
-            school_id: Some(id),
-            actor_id: Some(s.user.id),
-            action: "user.reset_password",
-            entity: "user",
-            entity_id: Some(uid),
-            detail: user.username.clone(),
-        })
-        .await?;
-    Ok(render(&IssuedPage {
-        ctx: Ctx::new(&s, s.lang.t("issued-title")),
-        back: format!("/schools/{id}/students/{student_id}"),
-        accounts: vec![(label, user.username, password)],
-    })?
-    .into_response())
+    let (user, password) = super::reset_password(&state, &s, Some(id), uid).await?;
+    issued(
+        &s,
+        format!("/schools/{id}/students/{student_id}"),
+        vec![(label, user.username, password)],
+    )
 }
