@@ -145,6 +145,7 @@ impl Db {
         progress: Option<&AtomicUsize>,
     ) -> DbResult<ImportSummary> {
         self.year(school_id, year_id).await?;
+        let school_code = self.school(school_id).await?.code.to_lowercase();
         let sid = school_id.to_string();
         let yid = year_id.to_string();
         let mut summary = ImportSummary::default();
@@ -255,10 +256,20 @@ impl Db {
             } else {
                 // The student's own account: username = mã học sinh, no password until the
                 // school issues one (hashing thousands of passwords here would take minutes).
+                // A student who moved here from another school on this server keeps their old
+                // account there; the new one gets the school code appended.
+                let mut username = row.code.to_lowercase();
+                let taken = sqlx::query("SELECT COUNT(*) AS n FROM users WHERE username = $1")
+                    .bind(&username)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                if crate::get_i64(&taken, "n")? > 0 {
+                    username = format!("{username}.{school_code}");
+                }
                 let user_id = insert_user(
                     &mut *tx,
                     &NewUser {
-                        username: row.code.to_lowercase(),
+                        username,
                         full_name: row.full_name.clone(),
                         must_change_password: true,
                         ..NewUser::default()

@@ -208,6 +208,28 @@ async fn a_good_roster_imports_and_reimports_without_duplicates() {
     assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
     assert_eq!(parsed.rows.len(), before + 40);
 
+    // The same students moving to another school of the server are created there too, with
+    // their own accounts (the login gets the school code appended).
+    let other_school = app.school_id("37THCSTHS").await;
+    let other_principal = app.login("ht.37thcsths").await;
+    let rows = good_rows(40);
+    let preview = upload(
+        &app,
+        &other_principal,
+        &other_school,
+        roster_file(&as_refs(&rows)),
+    )
+    .await
+    .text()
+    .await
+    .unwrap();
+    let result = confirm_and_wait(&app, &other_principal, &other_school, &preview).await;
+    assert!(result.contains("data-created>40<"), "{result}");
+    app.db
+        .user_by_username("test00001.37thcsths")
+        .await
+        .expect("second account");
+
     // Another principal cannot confirm this school's import, even with a valid token.
     let other = app.login("ht.37thptlvt").await;
     let r = other
