@@ -543,3 +543,155 @@ impl Db {
         Ok(())
     }
 }
+
+/// A student's editable details.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StudentDetails {
+    /// Full name.
+    pub full_name: String,
+    /// Số định danh cá nhân.
+    pub personal_id: Option<String>,
+    /// Date of birth.
+    pub birth_date: Date,
+    /// Gender.
+    pub gender: Gender,
+    /// Ethnicity.
+    pub ethnicity: String,
+}
+
+impl Db {
+    /// Corrects a student's details (the mã học sinh never changes), audited with before and
+    /// after.
+    pub async fn update_student(
+        &self,
+        school_id: Id,
+        id: Id,
+        d: &StudentDetails,
+        actor: Option<Id>,
+    ) -> DbResult<()> {
+        let before = self.student(school_id, id, None).await?;
+        let mut tx = self.pool().begin().await?;
+        sqlx::query(
+            "UPDATE students SET full_name = $3, name_folded = $4, personal_id = $5, birth_date = $6, \
+             gender = $7, ethnicity = $8, updated_at = $9 WHERE school_id = $1 AND id = $2",
+        )
+        .bind(school_id.to_string())
+        .bind(id.to_string())
+        .bind(&d.full_name)
+        .bind(domain::text::fold(&d.full_name))
+        .bind(&d.personal_id)
+        .bind(iso(d.birth_date))
+        .bind(d.gender.code())
+        .bind(&d.ethnicity)
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await?;
+        if let Some(uid) = before.user_id {
+            sqlx::query("UPDATE users SET full_name = $2 WHERE id = $1")
+                .bind(uid.to_string())
+                .bind(&d.full_name)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let show = |name: &str, pid: &Option<String>, dob: Date, g: Gender, eth: &str| {
+            format!(
+                "{name}, {}, {}, {eth}, định danh {}",
+                domain::people::format_vn_date(dob),
+                g.label(),
+                pid.as_deref().unwrap_or("—")
+            )
+        };
+        audit(
+            &mut *tx,
+            &AuditEntry {
+                school_id: Some(school_id),
+                actor_id: actor,
+                action: "student.update",
+                entity: "student",
+                entity_id: Some(id),
+                detail: format!(
+                    "{}: {} → {}",
+                    before.code,
+                    show(
+                        &before.full_name,
+                        &before.personal_id,
+                        before.birth_date,
+                        before.gender,
+                        &before.ethnicity
+                    ),
+                    show(
+                        &d.full_name,
+                        &d.personal_id,
+                        d.birth_date,
+                        d.gender,
+                        &d.ethnicity
+                    )
+                ),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Moves a student to another class of the same year, audited.
+    pub async fn move_student(
+        &self,
+        school_id: Id,
+        id: Id,
+        class_id: Id,
+        actor: Option<Id>,
+    ) -> DbResult<()> {
+        let class = self.class(school_id, class_id).await?;
+        let before = self.student(school_id, id, Some(class.year_id)).await?;
+        let mut tx = self.pool().begin().await?;
+        sqlx::query(
+            "INSERT INTO enrollments (id, school_id, student_id, year_id, class_id, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (school_id, student_id, year_id) \
+             DO UPDATE SET class_id = excluded.class_id",
+        )
+        .bind(new_id().to_string())
+        .bind(school_id.to_string())
+        .bind(id.to_string())
+        .bind(class.year_id.to_string())
+        .bind(class_id.to_string())
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await?;
+        audit(
+            &mut *tx,
+            &AuditEntry {
+                school_id: Some(school_id),
+                actor_id: actor,
+                action: "student.move",
+                entity: "student",
+                entity_id: Some(id),
+                detail: format!(
+                    "{}: lớp {} → {}",
+                    before.code,
+                    before.class_name.as_deref().unwrap_or("—"),
+                    class.name
+                ),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+impl Db {
+    /// The student of a school with this mã học sinh, if any.
+    pub async fn student_by_code(&self, school_id: Id, code: &str) -> DbResult<Option<Student>> {
+        let year = self.current_year(school_id).await?.map(|y| y.id);
+        let row = sqlx::query(&format!(
+            "{STUDENT_SELECT} WHERE st.school_id = $1 AND st.code = $3"
+        ))
+        .bind(school_id.to_string())
+        .bind(year.map(|y| y.to_string()).unwrap_or_default())
+        .bind(code)
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref().map(student_from).transpose()
+    }
+}

@@ -746,3 +746,64 @@ impl Db {
         get_i64(&row, "n")
     }
 }
+
+impl Db {
+    /// Marks a member of staff as having left (their account is disabled, never deleted) or
+    /// back at work, audited.
+    pub async fn set_staff_active(
+        &self,
+        school_id: Id,
+        staff_id: Id,
+        active: bool,
+        actor: Option<Id>,
+    ) -> DbResult<StaffMember> {
+        let member = self.staff_member(school_id, staff_id).await?;
+        let mut tx = self.pool().begin().await?;
+        sqlx::query("UPDATE staff SET status = $3 WHERE school_id = $1 AND id = $2")
+            .bind(school_id.to_string())
+            .bind(staff_id.to_string())
+            .bind(if active { "active" } else { "left" })
+            .execute(&mut *tx)
+            .await?;
+        // A person may also work at another school; only disable the account when this was
+        // their last active post.
+        let others = sqlx::query(
+            "SELECT COUNT(*) AS n FROM staff WHERE user_id = $1 AND status = 'active' AND id <> $2",
+        )
+        .bind(member.user_id.to_string())
+        .bind(staff_id.to_string())
+        .fetch_one(&mut *tx)
+        .await?;
+        if active || get_i64(&others, "n")? == 0 {
+            sqlx::query("UPDATE users SET status = $2 WHERE id = $1")
+                .bind(member.user_id.to_string())
+                .bind(if active { "active" } else { "disabled" })
+                .execute(&mut *tx)
+                .await?;
+        }
+        if !active {
+            sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+                .bind(member.user_id.to_string())
+                .execute(&mut *tx)
+                .await?;
+        }
+        audit(
+            &mut *tx,
+            &AuditEntry {
+                school_id: Some(school_id),
+                actor_id: actor,
+                action: if active {
+                    "staff.reactivate"
+                } else {
+                    "staff.leave"
+                },
+                entity: "staff",
+                entity_id: Some(staff_id),
+                detail: member.full_name.clone(),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        self.staff_member(school_id, staff_id).await
+    }
+}

@@ -43,6 +43,8 @@ pub fn router() -> Router<AppState> {
             post(issue_class_passwords),
         )
         .route("/schools/{id}/staff", get(staff_page).post(create_staff))
+        .route("/schools/{id}/staff/{staff}/status", post(set_staff_status))
+        .route("/schools/{id}/classes/{class}/students", post(add_student))
         .route(
             "/schools/{id}/staff/{staff}/password",
             post(reset_staff_password),
@@ -350,7 +352,7 @@ async fn classes_page(
     render(&ClassesPage {
         ctx: ctx(&s, "nav-classes", &q).with_help("nam-hoc-lop-phan-cong"),
         staff: if can_manage {
-            state.db.staff(id).await?
+            active_staff(&state, id).await?
         } else {
             vec![]
         },
@@ -451,7 +453,7 @@ async fn class_page(
         ctx: Ctx::new(&s, format!("{} {}", s.lang.t("class"), class.name))
             .with_notice(saved_notice(q.ok.as_deref(), s.lang)),
         staff: if can_manage {
-            state.db.staff(id).await?
+            active_staff(&state, id).await?
         } else {
             vec![]
         },
@@ -699,7 +701,7 @@ async fn assignments_page(
     render(&AssignmentsPage {
         ctx: ctx(&s, "nav-assignments", &q).with_help("nam-hoc-lop-phan-cong"),
         subjects: state.db.subjects(id).await?,
-        staff: state.db.staff(id).await?,
+        staff: active_staff(&state, id).await?,
         school,
         year,
         assignments,
@@ -743,4 +745,105 @@ async fn unassign(
     school_for(&state, &s, id, Action::ManageSchool).await?;
     state.db.unassign(id, a).await?;
     Ok(Redirect::to(&format!("/schools/{id}/assignments?ok=1")))
+}
+
+/// The form to add one student to a class.
+#[derive(Deserialize)]
+pub struct AddStudentForm {
+    code: String,
+    full_name: String,
+    birth_date: String,
+    gender: String,
+    #[serde(default)]
+    parent_name: String,
+    #[serde(default)]
+    parent_phone: String,
+}
+
+async fn add_student(
+    State(state): State<AppState>,
+    s: Session,
+    Path((id, class_id)): Path<(Id, Id)>,
+    Form(f): Form<AddStudentForm>,
+) -> WebResult<Redirect> {
+    school_for(&state, &s, id, Action::ManageSchool).await?;
+    let class = state.db.class(id, class_id).await?;
+    let code = domain::people::StudentCode::parse(&f.code)
+        .map_err(|e| WebError::BadRequest(format!("Mã học sinh: {}", e.0)))?;
+    if let Some(existing) = state.db.student_by_code(id, code.as_str()).await? {
+        return Err(WebError::Conflict(format!(
+            "Mã học sinh {} đã có: {} (lớp {}). Muốn chuyển lớp, hãy mở trang của học sinh đó.",
+            code,
+            existing.full_name,
+            existing.class_name.unwrap_or_else(|| "—".into())
+        )));
+    }
+    let d = super::students::parse_details(&f.full_name, "", &f.birth_date, &f.gender, "")?;
+    let mut guardians = Vec::new();
+    if !f.parent_phone.trim().is_empty() {
+        let phone = domain::people::VnPhone::parse(&f.parent_phone)
+            .map_err(|e| WebError::BadRequest(format!("Số điện thoại phụ huynh: {}", e.0)))?;
+        let name = domain::text::normalize_spaces(&f.parent_name);
+        guardians.push((
+            Some(name).filter(|n| !n.is_empty()),
+            phone.as_str().to_owned(),
+            "Phụ huynh".to_owned(),
+        ));
+    }
+    let row = db::roster::ImportStudent {
+        code: code.as_str().to_owned(),
+        personal_id: None,
+        full_name: d.full_name,
+        birth_date: d.birth_date,
+        gender: d.gender,
+        ethnicity: d.ethnicity,
+        status: domain::people::StudentStatus::Studying,
+        class_name: class.name.clone(),
+        grade: class.grade,
+        guardians,
+    };
+    state
+        .db
+        .apply_roster(id, class.year_id, &[row], Some(s.user.id), None)
+        .await?;
+    Ok(Redirect::to(&format!(
+        "/schools/{id}/classes/{class_id}?ok=1"
+    )))
+}
+
+/// Whether the member of staff is at work.
+#[derive(Deserialize)]
+pub struct StaffStatusForm {
+    active: String,
+}
+
+async fn set_staff_status(
+    State(state): State<AppState>,
+    s: Session,
+    Path((id, staff_id)): Path<(Id, Id)>,
+    Form(f): Form<StaffStatusForm>,
+) -> WebResult<Redirect> {
+    school_for(&state, &s, id, Action::ManageAccounts).await?;
+    let member = state.db.staff_member(id, staff_id).await?;
+    if member.user_id == s.user.id {
+        return Err(WebError::Conflict(
+            "Không thể tự đánh dấu chính mình đã nghỉ".into(),
+        ));
+    }
+    state
+        .db
+        .set_staff_active(id, staff_id, f.active == "1", Some(s.user.id))
+        .await?;
+    Ok(Redirect::to(&format!("/schools/{id}/staff?ok=1")))
+}
+
+/// Staff who can be given classes: those still at work.
+async fn active_staff(state: &AppState, school_id: Id) -> WebResult<Vec<StaffMember>> {
+    Ok(state
+        .db
+        .staff(school_id)
+        .await?
+        .into_iter()
+        .filter(|s| s.status == "active")
+        .collect())
 }

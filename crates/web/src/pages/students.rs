@@ -25,6 +25,7 @@ pub fn router() -> Router<AppState> {
         .route("/schools/{id}/students", get(list))
         .route("/schools/{id}/students/{student}", get(detail))
         .route("/schools/{id}/students/{student}/status", post(set_status))
+        .route("/schools/{id}/students/{student}/edit", post(edit))
         .route(
             "/schools/{id}/students/{student}/password",
             post(reset_password),
@@ -100,6 +101,7 @@ struct DetailPage {
     guardians: Vec<Guardian>,
     statuses: [StudentStatus; 5],
     can_manage: bool,
+    classes: Vec<Class>,
 }
 
 impl DetailPage {
@@ -149,12 +151,18 @@ async fn detail(
     Query(q): Query<OkQuery>,
 ) -> WebResult<Html<String>> {
     let (school, student, guardians) = student_for(&state, &s, id, student_id).await?;
+    let can_manage = s
+        .actor
+        .can(Action::ManageSchool, Target::School(&school.as_ref()));
+    let classes = match state.db.current_year(id).await? {
+        Some(y) if can_manage => state.db.classes(id, y.id).await?,
+        _ => vec![],
+    };
     render(&DetailPage {
         ctx: Ctx::new(&s, student.full_name.clone())
             .with_notice(saved_notice(q.ok.as_deref(), s.lang)),
-        can_manage: s
-            .actor
-            .can(Action::ManageSchool, Target::School(&school.as_ref())),
+        can_manage,
+        classes,
         school,
         student,
         guardians,
@@ -232,4 +240,87 @@ async fn reset_password(
         format!("/schools/{id}/students/{student_id}"),
         vec![(label, user.username, password)],
     )
+}
+
+/// The form to correct a student's details and class.
+#[derive(Deserialize)]
+pub struct EditForm {
+    full_name: String,
+    #[serde(default)]
+    personal_id: String,
+    birth_date: String,
+    gender: String,
+    #[serde(default)]
+    ethnicity: String,
+    #[serde(default)]
+    class: String,
+}
+
+/// Validates the details typed in a form, naming the field at fault.
+pub fn parse_details(
+    full_name: &str,
+    personal_id: &str,
+    birth_date: &str,
+    gender: &str,
+    ethnicity: &str,
+) -> WebResult<db::roster::StudentDetails> {
+    let field =
+        |label: &str, e: domain::people::Invalid| WebError::BadRequest(format!("{label}: {}", e.0));
+    Ok(db::roster::StudentDetails {
+        full_name: domain::people::parse_full_name(full_name).map_err(|e| field("Họ và tên", e))?,
+        personal_id: if personal_id.trim().is_empty() {
+            None
+        } else {
+            Some(
+                domain::people::PersonalId::parse(personal_id)
+                    .map_err(|e| field("Số định danh cá nhân", e))?
+                    .as_str()
+                    .to_owned(),
+            )
+        },
+        birth_date: domain::people::parse_vn_date(birth_date).map_err(|e| field("Ngày sinh", e))?,
+        gender: domain::people::Gender::parse(gender).map_err(|e| field("Giới tính", e))?,
+        ethnicity: match domain::text::normalize_spaces(ethnicity) {
+            e if e.is_empty() => "Kinh".into(),
+            e => e,
+        },
+    })
+}
+
+async fn edit(
+    State(state): State<AppState>,
+    s: Session,
+    Path((id, student_id)): Path<(Id, Id)>,
+    Form(f): Form<EditForm>,
+) -> WebResult<Redirect> {
+    school_for(&state, &s, id, Action::ManageSchool).await?;
+    let details = parse_details(
+        &f.full_name,
+        &f.personal_id,
+        &f.birth_date,
+        &f.gender,
+        &f.ethnicity,
+    )?;
+    let year = state.db.current_year(id).await?.map(|y| y.id);
+    let before = state.db.student(id, student_id, year).await?;
+    let class = if f.class.is_empty() {
+        None
+    } else {
+        Some(super::parse_uuid(&f.class, "Lớp")?)
+    };
+    state
+        .db
+        .update_student(id, student_id, &details, Some(s.user.id))
+        .await?;
+    if let Some(c) = class
+        && Some(c) != before.class_id
+    {
+        state
+            .db
+            .move_student(id, student_id, c, Some(s.user.id))
+            .await?;
+    }
+    Ok(Redirect::to(&format!(
+        "/schools/{id}/students/{student_id}?ok=1"
+    )))
 }

@@ -341,3 +341,145 @@ async fn a_file_over_the_limit_is_refused_with_a_clear_message() {
     assert_eq!(r.status(), 400);
     assert_eq!(student_count(&app, "37THCSGV").await, before);
 }
+
+#[tokio::test]
+async fn people_are_corrected_moved_added_and_marked_as_left_never_deleted() {
+    let app = TestApp::spawn().await;
+    let c = app.login("ht.thcs").await;
+    let s = app.db.school_by_code("37THCSGV").await.unwrap();
+    let year = app.db.current_year(s.id).await.unwrap().unwrap();
+    let classes = app.db.classes(s.id, year.id).await.unwrap();
+    let (c6a1, c6a2) = (
+        classes.iter().find(|c| c.name == "6A1").unwrap(),
+        classes.iter().find(|c| c.name == "6A2").unwrap(),
+    );
+    let student = app
+        .db
+        .students(s.id, Some(year.id), &Default::default())
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|x| x.class_id == Some(c6a1.id))
+        .unwrap();
+    let edit = format!("/schools/{}/students/{}/edit", s.id, student.id);
+
+    // A bad date is refused, naming the field; nothing changes.
+    let form = |dob: &str, class: &str| {
+        vec![
+            ("full_name", "Nguyễn Thị Ánh Dương".to_owned()),
+            ("birth_date", dob.to_owned()),
+            ("gender", "Nữ".into()),
+            ("ethnicity", "Tày".into()),
+            ("personal_id", "".into()),
+            ("class", class.to_owned()),
+        ]
+    };
+    let r = c
+        .post(app.url(&edit))
+        .form(&form("31/04/2014", &c6a1.id.to_string()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("Ngày sinh"));
+    assert_eq!(
+        app.db
+            .student(s.id, student.id, None)
+            .await
+            .unwrap()
+            .full_name,
+        student.full_name
+    );
+
+    // A correction and a class change, both audited.
+    let r = c
+        .post(app.url(&edit))
+        .form(&form("30/04/2014", &c6a2.id.to_string()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let after = app
+        .db
+        .student(s.id, student.id, Some(year.id))
+        .await
+        .unwrap();
+    assert_eq!(after.full_name, "Nguyễn Thị Ánh Dương");
+    assert_eq!(after.ethnicity, "Tày");
+    assert_eq!(after.class_name.as_deref(), Some("6A2"));
+    let audit = app.db.audit_of_school(s.id, 5).await.unwrap();
+    assert!(
+        audit
+            .iter()
+            .any(|a| a.action == "student.update" && a.detail.contains(&student.full_name))
+    );
+    assert!(
+        audit
+            .iter()
+            .any(|a| a.action == "student.move" && a.detail.contains("6A1 → 6A2"))
+    );
+
+    // One student added by hand; the same code twice is refused.
+    let add = format!("/schools/{}/classes/{}/students", s.id, c6a1.id);
+    let new = [
+        ("code", "HS2026NEW"),
+        ("full_name", "Lò Văn Páo"),
+        ("birth_date", "02/02/2014"),
+        ("gender", "Nam"),
+        ("parent_phone", "0977111222"),
+        ("parent_name", "Lò Văn Pá"),
+    ];
+    let r = c.post(app.url(&add)).form(&new).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    let r = c.post(app.url(&add)).form(&new).send().await.unwrap();
+    assert_eq!(r.status(), 409);
+    assert!(r.text().await.unwrap().contains("HS2026NEW"));
+    assert!(app.db.user_by_login("0977111222").await.unwrap().is_some());
+
+    // A teacher who left cannot log in; their record stays; back at work, they can.
+    let gv = app.db.user_by_username("gv.toan").await.unwrap();
+    let member = app.db.staff_by_user(s.id, gv.id).await.unwrap().unwrap();
+    let teacher = app.login("gv.toan").await;
+    let status = format!("/schools/{}/staff/{}/status", s.id, member.id);
+    assert_eq!(
+        c.post(app.url(&status))
+            .form(&[("active", "0")])
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        303
+    );
+    assert_eq!(
+        crate::harness::location(&app.get(&teacher, "/").await),
+        "/login"
+    );
+    let (_, r) = app.login_as("gv.toan", crate::harness::PASSWORD).await;
+    assert_eq!(r.status(), 403);
+    assert!(
+        app.db
+            .staff(s.id)
+            .await
+            .unwrap()
+            .iter()
+            .any(|m| m.id == member.id && m.status == "left")
+    );
+    assert_eq!(
+        c.post(app.url(&status))
+            .form(&[("active", "1")])
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        303
+    );
+    let teacher = app.login("gv.toan").await;
+    // A teacher cannot change anyone's details.
+    let r = teacher
+        .post(app.url(&edit))
+        .form(&form("30/04/2014", &c6a1.id.to_string()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+}
