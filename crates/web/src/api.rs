@@ -6,7 +6,7 @@ use crate::auth::{Session, load_session};
 use crate::error::{ApiError, WebError};
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use domain::Id;
 use domain::auth::{Action, Role, Target};
@@ -20,8 +20,17 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/me", get(me))
         .route("/api/v1/schools", get(schools))
         .route("/api/v1/schools/{id}", get(school))
-        .route("/api/v1/schools/{id}/classes", get(classes))
+        .route(
+            "/api/v1/schools/{id}/classes",
+            get(classes).post(create_class),
+        )
+        .route("/api/v1/schools/{id}/years", get(years).post(create_year))
         .route("/api/v1/schools/{id}/students", get(students))
+        .route(
+            "/api/v1/schools/{id}/students/{student}/status",
+            post(set_status),
+        )
+        .route("/api/v1/schools/{id}/roster", post(import_roster))
         .route("/api/v1/schools/{id}/staff", get(staff))
 }
 
@@ -32,8 +41,34 @@ pub fn router() -> Router<AppState> {
         title = "lophoc API",
         description = "JSON API of lophoc. Authenticate with the session cookie of /login."
     ),
-    paths(me, schools, school, classes, students, staff),
-    components(schemas(MeDto, GrantDto, SchoolDto, ClassDto, StudentDto, StaffDto, ErrorDto))
+    paths(
+        me,
+        schools,
+        school,
+        classes,
+        create_class,
+        years,
+        create_year,
+        students,
+        set_status,
+        staff,
+        import_roster
+    ),
+    components(schemas(
+        MeDto,
+        GrantDto,
+        SchoolDto,
+        ClassDto,
+        NewClassDto,
+        YearDto,
+        NewYearDto,
+        StudentDto,
+        StatusDto,
+        StaffDto,
+        ErrorDto,
+        RowErrorDto,
+        ImportResultDto
+    ))
 )]
 pub struct ApiDoc;
 
@@ -313,4 +348,256 @@ async fn staff(
             })
             .collect(),
     ))
+}
+
+/// A class to create in the current year.
+#[derive(serde::Deserialize, ToSchema)]
+pub struct NewClassDto {
+    /// Name, e.g. "6A1".
+    pub name: String,
+    /// Grade (khối), one the school teaches.
+    pub grade: u8,
+    /// Homeroom teacher (staff id).
+    pub homeroom_staff_id: Option<uuid::Uuid>,
+}
+
+/// Creates a class in the school's current year.
+#[utoipa::path(post, path = "/api/v1/schools/{id}/classes", params(("id" = String, Path, description = "School id")), request_body = NewClassDto,
+    responses((status = 201, body = ClassDto), (status = 400, body = ErrorDto), (status = 403, body = ErrorDto), (status = 409, body = ErrorDto)))]
+async fn create_class(
+    State(state): State<AppState>,
+    ApiSession(s): ApiSession,
+    Path(id): Path<Id>,
+    crate::error::Json(body): crate::error::Json<NewClassDto>,
+) -> Result<(axum::http::StatusCode, Json<ClassDto>), ApiError> {
+    let school = api_school(&state, &s, id, Action::ManageSchool).await?;
+    let c = crate::pages::school::new_class(
+        &state,
+        &school,
+        &body.name,
+        &body.grade.to_string(),
+        body.homeroom_staff_id,
+    )
+    .await?;
+    Ok((
+        axum::http::StatusCode::CREATED,
+        Json(ClassDto {
+            id: c.id,
+            name: c.name,
+            grade: c.grade,
+            homeroom: c.homeroom_name,
+            students: c.student_count,
+        }),
+    ))
+}
+
+/// A school year.
+#[derive(Serialize, ToSchema)]
+pub struct YearDto {
+    /// Id.
+    pub id: uuid::Uuid,
+    /// "2026-2027".
+    pub name: String,
+    /// First day, ISO.
+    pub start: String,
+    /// Last day of term 1.
+    pub term1_end: String,
+    /// First day of term 2.
+    pub term2_start: String,
+    /// Last day.
+    pub end: String,
+    /// The current year.
+    pub current: bool,
+}
+
+fn year_dto(y: db::school::Year) -> YearDto {
+    YearDto {
+        id: y.id,
+        name: y.name,
+        start: y.dates.start.to_string(),
+        term1_end: y.dates.term1_end.to_string(),
+        term2_start: y.dates.term2_start.to_string(),
+        end: y.dates.end.to_string(),
+        current: y.is_current,
+    }
+}
+
+/// The dates of a new year, `dd/mm/yyyy` or ISO `yyyy-mm-dd`.
+#[derive(serde::Deserialize, ToSchema)]
+pub struct NewYearDto {
+    /// First day of term 1.
+    pub start: String,
+    /// Last day of term 1.
+    pub term1_end: String,
+    /// First day of term 2.
+    pub term2_start: String,
+    /// Last day of the year.
+    pub end: String,
+}
+
+/// The school's years, newest first.
+#[utoipa::path(get, path = "/api/v1/schools/{id}/years", params(("id" = String, Path, description = "School id")), responses((status = 200, body = [YearDto]), (status = 403, body = ErrorDto)))]
+async fn years(
+    State(state): State<AppState>,
+    ApiSession(s): ApiSession,
+    Path(id): Path<Id>,
+) -> Result<Json<Vec<YearDto>>, ApiError> {
+    api_school(&state, &s, id, Action::ViewSchool).await?;
+    Ok(Json(
+        state
+            .db
+            .years(id)
+            .await?
+            .into_iter()
+            .map(year_dto)
+            .collect(),
+    ))
+}
+
+/// Creates a school year (the first one becomes current).
+#[utoipa::path(post, path = "/api/v1/schools/{id}/years", params(("id" = String, Path, description = "School id")), request_body = NewYearDto,
+    responses((status = 201, body = YearDto), (status = 400, body = ErrorDto), (status = 403, body = ErrorDto), (status = 409, body = ErrorDto)))]
+async fn create_year(
+    State(state): State<AppState>,
+    ApiSession(s): ApiSession,
+    Path(id): Path<Id>,
+    crate::error::Json(body): crate::error::Json<NewYearDto>,
+) -> Result<(axum::http::StatusCode, Json<YearDto>), ApiError> {
+    api_school(&state, &s, id, Action::ManageSchool).await?;
+    let dates = crate::pages::school::parse_year(
+        &body.start,
+        &body.term1_end,
+        &body.term2_start,
+        &body.end,
+    )?;
+    let y = state.db.create_year(id, dates, Some(s.user.id)).await?;
+    Ok((axum::http::StatusCode::CREATED, Json(year_dto(y))))
+}
+
+/// A new status for a student.
+#[derive(serde::Deserialize, ToSchema)]
+pub struct StatusDto {
+    /// studying, transferred_out, dropped_out, suspended or graduated.
+    pub status: String,
+}
+
+/// Changes a student's status (students are never deleted).
+#[utoipa::path(post, path = "/api/v1/schools/{id}/students/{student}/status",
+    params(("id" = String, Path, description = "School id"), ("student" = String, Path, description = "Student id")), request_body = StatusDto,
+    responses((status = 204), (status = 400, body = ErrorDto), (status = 403, body = ErrorDto), (status = 404, body = ErrorDto)))]
+async fn set_status(
+    State(state): State<AppState>,
+    ApiSession(s): ApiSession,
+    Path((id, student)): Path<(Id, Id)>,
+    crate::error::Json(body): crate::error::Json<StatusDto>,
+) -> Result<axum::http::StatusCode, ApiError> {
+    api_school(&state, &s, id, Action::ManageSchool).await?;
+    let status = domain::people::StudentStatus::from_code(&body.status).ok_or_else(|| {
+        WebError::BadRequest(format!("Trạng thái \"{}\" không hợp lệ", body.status))
+    })?;
+    state
+        .db
+        .set_student_status(id, student, status, Some(s.user.id))
+        .await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
+/// One bad cell of an imported file.
+#[derive(Serialize, ToSchema)]
+pub struct RowErrorDto {
+    /// Excel row number.
+    pub row: usize,
+    /// Column.
+    pub column: String,
+    /// What is wrong, in Vietnamese.
+    pub message: String,
+}
+
+/// What an import did, or would do with `?dry_run=true`.
+#[derive(Serialize, ToSchema)]
+pub struct ImportResultDto {
+    /// Valid rows in the file.
+    pub rows: usize,
+    /// Whether anything was written.
+    pub written: bool,
+    /// Students created.
+    pub created: usize,
+    /// Students updated.
+    pub updated: usize,
+    /// Classes created.
+    pub classes_created: usize,
+    /// Parent accounts created.
+    pub parents_created: usize,
+}
+
+/// `?dry_run=true` checks without writing.
+#[derive(serde::Deserialize)]
+pub struct DryRun {
+    #[serde(default)]
+    dry_run: bool,
+}
+
+/// Imports a roster (the Excel file as the request body) into the current year, all or nothing.
+/// Bad rows answer 422 with every error; nothing is written.
+#[utoipa::path(post, path = "/api/v1/schools/{id}/roster", params(("id" = String, Path, description = "School id"), ("dry_run" = Option<bool>, Query, description = "Check only")),
+    request_body(content = Vec<u8>, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    responses((status = 200, body = ImportResultDto), (status = 422, body = [RowErrorDto]), (status = 400, body = ErrorDto), (status = 403, body = ErrorDto)))]
+async fn import_roster(
+    State(state): State<AppState>,
+    ApiSession(s): ApiSession,
+    Path(id): Path<Id>,
+    axum::extract::Query(q): axum::extract::Query<DryRun>,
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    let school = api_school(&state, &s, id, Action::ManageSchool).await?;
+    let year = state
+        .db
+        .current_year(id)
+        .await?
+        .ok_or_else(|| WebError::Conflict("Trường chưa có năm học".into()))?;
+    let bytes = body
+        .map_err(|_| {
+            WebError::BadRequest(format!(
+                "Không nhận được tệp: tệp quá lớn (tối đa {} MB) hoặc bị gián đoạn",
+                state.config.max_upload_bytes / (1024 * 1024)
+            ))
+        })?
+        .to_vec();
+    let parsed = tokio::task::spawn_blocking(move || office::roster::parse_roster(&bytes))
+        .await
+        .map_err(|e| WebError::Internal(e.into()))?
+        .map_err(|e| WebError::BadRequest(e.to_string()))?;
+    let (rows, errors) = crate::imports::prepare(&school, &parsed);
+    if !errors.is_empty() {
+        let errors: Vec<RowErrorDto> = errors
+            .into_iter()
+            .map(|e| RowErrorDto {
+                row: e.row,
+                column: e.column,
+                message: e.message,
+            })
+            .collect();
+        return Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, Json(errors)).into_response());
+    }
+    let mut result = ImportResultDto {
+        rows: rows.len(),
+        written: false,
+        created: 0,
+        updated: 0,
+        classes_created: 0,
+        parents_created: 0,
+    };
+    if !q.dry_run {
+        let summary = state
+            .db
+            .apply_roster(id, year.id, &rows, Some(s.user.id), None)
+            .await?;
+        result.written = true;
+        result.created = summary.created;
+        result.updated = summary.updated;
+        result.classes_created = summary.classes_created;
+        result.parents_created = summary.parents_created;
+    }
+    Ok(Json(result).into_response())
 }

@@ -135,3 +135,28 @@ impl IntoResponse for ApiError {
 
 /// Result of an HTML handler.
 pub type WebResult<T> = Result<T, WebError>;
+
+impl From<axum::extract::rejection::FormRejection> for WebError {
+    fn from(e: axum::extract::rejection::FormRejection) -> Self {
+        Self::BadRequest(format!(
+            "Biểu mẫu gửi lên thiếu hoặc sai trường ({}). Hãy tải lại trang và thử lại.",
+            e.body_text()
+        ))
+    }
+}
+
+impl From<axum::extract::rejection::JsonRejection> for WebError {
+    fn from(e: axum::extract::rejection::JsonRejection) -> Self {
+        Self::BadRequest(format!("Dữ liệu JSON không hợp lệ: {}", e.body_text()))
+    }
+}
+
+/// `axum::Form` whose rejection is a Vietnamese [`WebError`] page.
+#[derive(Debug, axum::extract::FromRequest)]
+#[from_request(via(axum::Form), rejection(WebError))]
+pub struct Form<T>(pub T);
+
+/// `axum::Json` whose rejection is a JSON [`ApiError`] with a Vietnamese message.
+#[derive(Debug, axum::extract::FromRequest)]
+#[from_request(via(axum::Json), rejection(ApiError))]
+pub struct Json<T>(pub T);

@@ -5,15 +5,16 @@ use crate::auth::{
     self, PendingSession, Session, clear_cookie, hash_password, new_session_token, session_cookie,
     verify_password,
 };
+use crate::error::Form;
 use crate::error::WebResult;
 use crate::i18n::Lang;
 use crate::view::{Ctx, render};
 use askama::Template;
+use axum::Router;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Form, Router};
 use serde::Deserialize;
 use std::net::{IpAddr, SocketAddr};
 

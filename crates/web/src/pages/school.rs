@@ -4,13 +4,14 @@
 use super::{OkQuery, issued, parse_uuid, school_for};
 use crate::AppState;
 use crate::auth::{Session, hash_password, random_password};
+use crate::error::Form;
 use crate::error::{WebError, WebResult};
 use crate::view::{Ctx, render, saved_notice};
 use askama::Template;
+use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::response::{Html, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Form, Router};
 use db::accounts::NewUser;
 use db::org::School;
 use db::roster::{Student, StudentFilter};
@@ -182,6 +183,23 @@ pub struct YearForm {
     end: String,
 }
 
+/// Validates the four dates of a school year, naming the field at fault.
+pub(crate) fn parse_year(
+    start: &str,
+    term1_end: &str,
+    term2_start: &str,
+    end: &str,
+) -> WebResult<YearDates> {
+    YearDates {
+        start: date_field(start, "Ngày bắt đầu năm học")?,
+        term1_end: date_field(term1_end, "Ngày kết thúc học kỳ I")?,
+        term2_start: date_field(term2_start, "Ngày bắt đầu học kỳ II")?,
+        end: date_field(end, "Ngày kết thúc năm học")?,
+    }
+    .validate()
+    .map_err(|e| WebError::BadRequest(e.0))
+}
+
 fn date_field(raw: &str, label: &str) -> WebResult<time::Date> {
     parse_vn_date(raw).map_err(|e| WebError::BadRequest(format!("{label}: {}", e.0)))
 }
@@ -193,14 +211,7 @@ async fn create_year(
     Form(f): Form<YearForm>,
 ) -> WebResult<Redirect> {
     school_for(&state, &s, id, Action::ManageSchool).await?;
-    let dates = YearDates {
-        start: date_field(&f.start, "Ngày bắt đầu năm học")?,
-        term1_end: date_field(&f.term1_end, "Ngày kết thúc học kỳ I")?,
-        term2_start: date_field(&f.term2_start, "Ngày bắt đầu học kỳ II")?,
-        end: date_field(&f.end, "Ngày kết thúc năm học")?,
-    }
-    .validate()
-    .map_err(|e| WebError::BadRequest(e.0))?;
+    let dates = parse_year(&f.start, &f.term1_end, &f.term2_start, &f.end)?;
     state.db.create_year(id, dates, Some(s.user.id)).await?;
     Ok(Redirect::to(&format!("/schools/{id}/years?ok=1")))
 }
@@ -391,26 +402,35 @@ async fn create_class(
     Form(f): Form<ClassForm>,
 ) -> WebResult<Redirect> {
     let school = school_for(&state, &s, id, Action::ManageSchool).await?;
-    let year = require_year(&state, &school).await?;
-    let name = normalize_class_name(&f.name)?;
-    let grade: u8 = f
-        .grade
-        .parse()
-        .ok()
-        .filter(|g| school.level.grades().contains(g))
-        .ok_or_else(|| {
-            WebError::BadRequest(format!("Khối \"{}\" không có ở trường này", f.grade))
-        })?;
     let homeroom = if f.homeroom.is_empty() {
         None
     } else {
         Some(parse_uuid(&f.homeroom, "Giáo viên chủ nhiệm")?)
     };
-    state
-        .db
-        .create_class(id, year.id, &name, i64::from(grade), homeroom)
-        .await?;
+    new_class(&state, &school, &f.name, &f.grade, homeroom).await?;
     Ok(Redirect::to(&format!("/schools/{id}/classes?ok=1")))
+}
+
+/// Creates a class in the school's current year from what a user typed (form or API).
+pub(crate) async fn new_class(
+    state: &AppState,
+    school: &School,
+    name: &str,
+    grade: &str,
+    homeroom: Option<Id>,
+) -> WebResult<Class> {
+    let year = require_year(state, school).await?;
+    let name = normalize_class_name(name)?;
+    let grade: u8 = grade
+        .trim()
+        .parse()
+        .ok()
+        .filter(|g| school.level.grades().contains(g))
+        .ok_or_else(|| WebError::BadRequest(format!("Khối \"{grade}\" không có ở trường này")))?;
+    Ok(state
+        .db
+        .create_class(school.id, year.id, &name, i64::from(grade), homeroom)
+        .await?)
 }
 
 #[derive(Template)]

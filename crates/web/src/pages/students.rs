@@ -4,13 +4,14 @@
 use super::{OkQuery, issued, school_for};
 use crate::AppState;
 use crate::auth::Session;
+use crate::error::Form;
 use crate::error::{WebError, WebResult};
 use crate::view::{Ctx, render, saved_notice};
 use askama::Template;
+use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::response::{Html, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Form, Router};
 use db::org::School;
 use db::roster::{Guardian, Student, StudentFilter};
 use db::school::Class;

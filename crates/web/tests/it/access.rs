@@ -308,3 +308,123 @@ async fn no_dead_links_for_any_role() {
         }
     }
 }
+
+/// The state-changing school routes × every role × own and foreign school. Bodies are valid,
+/// so an allowed request succeeds (a redirect or a page) and a refused one gets 403.
+#[tokio::test]
+async fn every_change_every_role_own_and_foreign_school() {
+    let app = TestApp::spawn().await;
+    let mut failures = Vec::new();
+    let cases: &[(&str, bool, bool)] = &[
+        ("admin", true, true),
+        ("so.chuyenvien", false, false),
+        ("xa.canbo", false, false),
+        ("ht.thcs", true, false),
+        ("qt.thcs", true, false),
+        ("tt.toan", false, false),
+        ("gv.toan", false, false),
+        ("hs.demo", false, false),
+        ("0912000001", false, false),
+    ];
+    let mut n = 0;
+    for (login, own_ok, foreign_ok) in cases {
+        let c = app.login(login).await;
+        for (code, allowed) in [("37THCSGV", own_ok), ("37THPTLVT", foreign_ok)] {
+            let school = app.db.school_by_code(code).await.unwrap();
+            let year = app.db.current_year(school.id).await.unwrap().unwrap();
+            let student = app
+                .db
+                .students(school.id, Some(year.id), &Default::default())
+                .await
+                .unwrap()
+                .remove(0);
+            let class = app.db.classes(school.id, year.id).await.unwrap().remove(0);
+            let grade = class.grade.to_string();
+            n += 1;
+            let id = school.id;
+            let posts: Vec<(String, Vec<(&str, String)>)> = vec![
+                (
+                    format!("/schools/{id}/classes"),
+                    vec![("name", format!("{grade}Z{n}")), ("grade", grade.clone())],
+                ),
+                (
+                    format!("/schools/{id}/subjects"),
+                    vec![
+                        ("code", format!("GDDP{n}")),
+                        ("name", "Giáo dục địa phương".into()),
+                        ("grade", grade.clone()),
+                        ("periods", "35".into()),
+                    ],
+                ),
+                (
+                    format!("/schools/{id}/years"),
+                    vec![
+                        ("start", format!("05/09/{}", 2030 + n)),
+                        ("term1_end", format!("15/01/{}", 2031 + n)),
+                        ("term2_start", format!("17/01/{}", 2031 + n)),
+                        ("end", format!("25/05/{}", 2031 + n)),
+                    ],
+                ),
+                (
+                    format!("/schools/{id}/staff"),
+                    vec![
+                        ("full_name", "Mai Văn Thử".into()),
+                        ("username", format!("gv.thu{n}")),
+                        ("role", "teacher".into()),
+                    ],
+                ),
+                (
+                    format!("/schools/{id}/students/{}/status", student.id),
+                    vec![("status", "studying".into())],
+                ),
+                (
+                    format!("/schools/{id}/classes/{}/homeroom", class.id),
+                    vec![("staff", String::new())],
+                ),
+            ];
+            for (path, form) in posts {
+                let status = c
+                    .post(app.url(&path))
+                    .form(&form)
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+                    .as_u16();
+                let ok = if *allowed {
+                    status == 303 || status == 200
+                } else {
+                    status == 403
+                };
+                if !ok {
+                    failures.push(format!("{login} POST {path}: {status}, allowed={allowed}"));
+                }
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "authorization mismatches:\n{}",
+        failures.join("\n")
+    );
+}
+
+#[tokio::test]
+async fn a_tampered_form_gets_a_vietnamese_error() {
+    let app = TestApp::spawn().await;
+    let c = app.login("ht.thcs").await;
+    let id = app.school_id("37THCSGV").await;
+    let r = c
+        .post(app.url(&format!("/schools/{id}/classes")))
+        .form(&[("nonsense", "1")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("Biểu mẫu gửi lên thiếu hoặc sai trường")
+    );
+}

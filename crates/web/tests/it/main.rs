@@ -3,5 +3,6 @@
 
 mod access;
 mod accounts;
+mod api;
 mod harness;
 mod roster;
