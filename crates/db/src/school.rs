@@ -692,7 +692,8 @@ impl Db {
         .bind(staff_id.map(|s| s.to_string()).unwrap_or_default())
         .fetch_all(self.pool())
         .await?;
-        rows.iter()
+        let mut out: Vec<Assignment> = rows
+            .iter()
             .map(|r| {
                 Ok(Assignment {
                     id: get_id(r, "id")?,
@@ -705,7 +706,20 @@ impl Db {
                     teacher_name: get_str(r, "teacher_name")?,
                 })
             })
-            .collect()
+            .collect::<DbResult<_>>()?;
+        // SQL orders bytes ("Âm nhạc" after "Văn"); class lists follow Vietnamese order.
+        let mut class_rank: std::collections::HashMap<Id, usize> = std::collections::HashMap::new();
+        for a in &out {
+            let next = class_rank.len();
+            class_rank.entry(a.class_id).or_insert(next);
+        }
+        out.sort_by_cached_key(|a| {
+            (
+                class_rank[&a.class_id],
+                domain::text::collation_key(&a.subject_name),
+            )
+        });
+        Ok(out)
     }
 
     /// Counts for a school's dashboard: (classes, students studying, staff) in a year.

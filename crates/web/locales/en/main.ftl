@@ -1,4 +1,3 @@
-app-name = lophoc (en)
 nav-home = Home
 nav-admin = System administration
 nav-unit = Managing unit
@@ -195,9 +194,7 @@ school-recent-changes = Recent changes
 school-no-changes = No changes yet.
 school-cards-empty = No schools yet.
 staff-count = people
-staff-full-name = Full name
 staff-username = Username
-staff-position = Position
 staff-group = Subject group:
 staff-reset-password = Issue a new password
 staff-add = Add a staff member or teacher

@@ -1,4 +1,3 @@
-app-name = lophoc
 nav-home = Trang chủ
 nav-admin = Quản trị hệ thống
 nav-unit = Đơn vị quản lý
@@ -195,9 +194,7 @@ school-recent-changes = Thay đổi gần đây
 school-no-changes = Chưa có thay đổi.
 school-cards-empty = Chưa có trường nào.
 staff-count = người
-staff-full-name = Họ tên
 staff-username = Tên đăng nhập
-staff-position = Chức vụ
 staff-group = Tổ
 staff-reset-password = Cấp lại mật khẩu
 staff-add = Thêm cán bộ, giáo viên
