@@ -133,6 +133,8 @@ pub struct SessionRow {
     pub last_seen: i64,
     /// Unix ms when it expires.
     pub expires_at: i64,
+    /// Unread notifications of the user (shown in the menu).
+    pub unread: i64,
 }
 
 impl Db {
@@ -310,6 +312,7 @@ impl Db {
                 user_id: get_id(&r, "user_id")?,
                 last_seen: get_i64(&r, "last_seen")?,
                 expires_at: get_i64(&r, "expires_at")?,
+                unread: 0,
             })
         })
         .transpose()
@@ -403,8 +406,9 @@ impl Db {
             .collect::<Vec<_>>()
             .join(", ");
         let row = sqlx::query(&format!(
-            "SELECT s.last_seen, s.expires_at, {cols} FROM sessions s JOIN users u ON u.id = s.user_id \
-             WHERE s.id_hash = $1 AND s.expires_at > $2"
+            "SELECT s.last_seen, s.expires_at, {cols}, \
+             (SELECT COUNT(*) FROM notifications n WHERE n.user_id = u.id AND n.read_at IS NULL) AS unread \
+             FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id_hash = $1 AND s.expires_at > $2"
         ))
         .bind(id_hash)
         .bind(now_ms())
@@ -417,6 +421,7 @@ impl Db {
                     user_id: user.id,
                     last_seen: get_i64(&r, "last_seen")?,
                     expires_at: get_i64(&r, "expires_at")?,
+                    unread: get_i64(&r, "unread")?,
                 },
                 user,
             ))

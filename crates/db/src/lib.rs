@@ -8,6 +8,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod family;
 pub mod org;
 pub mod roster;
 pub mod school;

@@ -821,3 +821,15 @@ impl Db {
         self.staff_member(school_id, staff_id).await
     }
 }
+
+impl Db {
+    /// The school a class belongs to.
+    pub async fn class_school(&self, class_id: Id) -> DbResult<Id> {
+        let row = sqlx::query("SELECT school_id FROM classes WHERE id = $1")
+            .bind(class_id.to_string())
+            .fetch_optional(self.pool())
+            .await?
+            .ok_or(DbError::NotFound)?;
+        get_id(&row, "school_id")
+    }
+}

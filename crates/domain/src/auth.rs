@@ -134,6 +134,12 @@ pub enum Action {
     ManageAccounts,
     /// See one student's record.
     ViewStudent,
+    /// Look after a class as its homeroom teacher: parents' activation codes, announcements.
+    ManageClass,
+    /// Teach a class: announcements to its parents, messages with them.
+    TeachClass,
+    /// Moderate a school's messages (reported messages, blocked conversations).
+    ModerateSchool,
 }
 
 /// The thing acted on, with its place in the tree.
@@ -153,6 +159,15 @@ pub enum Target<'a> {
         user_id: Option<Id>,
         /// The accounts of the student's parents/guardians.
         guardians: &'a [Id],
+    },
+    /// A class of a school, with the accounts of its homeroom and subject teachers.
+    Class {
+        /// The class's school.
+        school: &'a SchoolRef,
+        /// The homeroom teacher's account.
+        homeroom: Option<Id>,
+        /// The accounts of its subject teachers.
+        teachers: &'a [Id],
     },
 }
 
@@ -255,8 +270,42 @@ impl Actor {
                     || user_id == Some(self.user_id)
                     || guardians.contains(&self.user_id)
             }
+            (Action::ModerateSchool, Target::School(s)) => self.school_role_in(s.id, MANAGERS),
+            (
+                Action::ManageClass,
+                Target::Class {
+                    school, homeroom, ..
+                },
+            ) => self.school_role_in(school.id, MANAGERS) || homeroom == Some(self.user_id),
+            (
+                Action::TeachClass,
+                Target::Class {
+                    school,
+                    homeroom,
+                    teachers,
+                },
+            ) => {
+                self.school_role_in(school.id, MANAGERS)
+                    || (self.school_role_in(school.id, STAFF)
+                        && (homeroom == Some(self.user_id) || teachers.contains(&self.user_id)))
+            }
             _ => false,
         }
+    }
+
+    /// Whether this actor may open a conversation between `parent` and `staff` about a
+    /// student: only the two people themselves, only a parent of that student, and only a
+    /// teacher of the student's class. No channel reaches other families' children.
+    pub fn may_open_thread(
+        &self,
+        parent: Id,
+        staff: Id,
+        guardians: &[Id],
+        class_staff: &[Id],
+    ) -> bool {
+        (self.user_id == parent || self.user_id == staff)
+            && guardians.contains(&parent)
+            && class_staff.contains(&staff)
     }
 }
 
@@ -356,6 +405,41 @@ mod tests {
         let admin = actor(Role::SystemAdmin, Some("/"), None);
         assert!(admin.can(Action::ManageSystem, Target::System));
         assert!(admin.can(Action::ManageSchool, Target::School(&foreign)));
+    }
+
+    #[test]
+    fn classes_and_conversations() {
+        let school = SchoolRef {
+            id: new_id(),
+            unit_path: "/p/a/".into(),
+        };
+        let homeroom = actor(Role::Teacher, None, Some(school.id));
+        let subject = actor(Role::Teacher, None, Some(school.id));
+        let other = actor(Role::Teacher, None, Some(school.id));
+        let teachers = [subject.user_id];
+        let class = Target::Class {
+            school: &school,
+            homeroom: Some(homeroom.user_id),
+            teachers: &teachers,
+        };
+        assert!(homeroom.can(Action::ManageClass, class));
+        assert!(!subject.can(Action::ManageClass, class));
+        assert!(subject.can(Action::TeachClass, class));
+        assert!(!other.can(Action::TeachClass, class));
+        let principal = actor(Role::Principal, None, Some(school.id));
+        assert!(principal.can(Action::ManageClass, class));
+        assert!(principal.can(Action::ModerateSchool, Target::School(&school)));
+        assert!(!homeroom.can(Action::ModerateSchool, Target::School(&school)));
+
+        let parent = actor(Role::Parent, None, None);
+        let stranger = actor(Role::Parent, None, None);
+        let staff = [homeroom.user_id, subject.user_id];
+        let guardians = [parent.user_id];
+        assert!(parent.may_open_thread(parent.user_id, subject.user_id, &guardians, &staff));
+        assert!(homeroom.may_open_thread(parent.user_id, homeroom.user_id, &guardians, &staff));
+        assert!(!stranger.may_open_thread(stranger.user_id, subject.user_id, &guardians, &staff));
+        assert!(!parent.may_open_thread(parent.user_id, other.user_id, &guardians, &staff));
+        assert!(!other.may_open_thread(parent.user_id, other.user_id, &guardians, &staff));
     }
 
     #[test]

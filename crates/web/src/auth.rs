@@ -120,6 +120,8 @@ pub struct Session {
     pub token_hash: String,
     /// Interface language.
     pub lang: Lang,
+    /// Unread notifications.
+    pub unread: i64,
 }
 
 impl Session {
@@ -161,6 +163,7 @@ pub(crate) async fn load_session(parts: &Parts, state: &AppState) -> Result<Sess
         user,
         token_hash: hash,
         lang: Lang::from_headers(&parts.headers),
+        unread: row.unread,
     })
 }
 

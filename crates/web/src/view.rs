@@ -31,6 +31,8 @@ pub struct NavUser {
     pub role_label: String,
     /// Menu.
     pub links: Vec<NavLink>,
+    /// Unread notifications.
+    pub unread: i64,
 }
 
 /// Context of every page.
@@ -131,6 +133,43 @@ impl Ctx {
                 }
             }
         }
+        if a.grants
+            .iter()
+            .any(|g| !g.role.is_unit_role() && g.role != Role::Student)
+        {
+            links.push(NavLink {
+                href: "/messages".into(),
+                label: t("nav-messages"),
+                key: "messages",
+            });
+        }
+        for sid in a.school_ids() {
+            if a.can(
+                domain::auth::Action::ModerateSchool,
+                domain::auth::Target::School(&domain::auth::SchoolRef {
+                    id: sid,
+                    unit_path: String::new(),
+                }),
+            ) {
+                links.push(NavLink {
+                    href: format!("/schools/{sid}/moderation"),
+                    label: t("nav-moderation"),
+                    key: "moderation",
+                });
+            }
+        }
+        links.insert(
+            1,
+            NavLink {
+                href: "/inbox".into(),
+                label: if s.unread > 0 {
+                    format!("{} ({})", t("nav-inbox"), s.unread)
+                } else {
+                    t("nav-inbox")
+                },
+                key: "inbox",
+            },
+        );
         links.push(NavLink {
             href: "/account/password".into(),
             label: t("nav-password"),
@@ -143,6 +182,7 @@ impl Ctx {
                 full_name: s.user.full_name.clone(),
                 role_label: a.main_role().map(|r| r.label()).unwrap_or("").to_owned(),
                 links,
+                unread: s.unread,
             }),
             notice: None,
             error: None,

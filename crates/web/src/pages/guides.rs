@@ -24,6 +24,11 @@ pub const GUIDES: &[(&str, &str, &str)] = &[
         include_str!("../../../../docs/nam-hoc-lop-phan-cong.md"),
     ),
     (
+        "phu-huynh",
+        "Phụ huynh: kích hoạt, nhắn tin, thông báo",
+        include_str!("../../../../docs/phu-huynh.md"),
+    ),
+    (
         "nhap-danh-sach-hoc-sinh",
         "Nhập danh sách học sinh từ Excel",
         include_str!("../../../../docs/nhap-danh-sach-hoc-sinh.md"),

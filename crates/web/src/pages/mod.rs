@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod dashboard;
+pub mod family;
 pub mod guides;
 pub mod import;
 pub mod ops;
@@ -22,6 +23,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .merge(account::router())
         .merge(dashboard::router())
+        .merge(family::router())
         .merge(org::router())
         .merge(school::router())
         .merge(students::router())

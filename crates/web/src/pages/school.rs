@@ -443,6 +443,16 @@ struct ClassPage {
     assignments: Vec<Assignment>,
     staff: Vec<StaffMember>,
     can_manage: bool,
+    can_manage_class: bool,
+    can_teach: bool,
+    announcements: Vec<db::family::Announcement>,
+    parents: (usize, usize),
+}
+
+impl ClassPage {
+    fn when(&self, ms: &i64) -> String {
+        crate::view::format_ms(*ms)
+    }
 }
 
 async fn class_page(
@@ -469,7 +479,27 @@ async fn class_page(
         Action::ManageSchool,
         domain::auth::Target::School(&school.as_ref()),
     );
+    let people = super::family::class_people(&state, &s, id, class_id).await?;
+    let sref = school.as_ref();
+    let can_manage_class = s.actor.can(Action::ManageClass, people.target(&sref));
+    let can_teach = s.actor.can(Action::TeachClass, people.target(&sref));
+    let (announcements, parents) = if can_teach || can_manage_class {
+        let parents = state.db.class_parents(id, class_id).await?;
+        let mut ids: Vec<_> = parents.iter().map(|p| (p.user_id, p.activated)).collect();
+        ids.sort();
+        ids.dedup();
+        (
+            state.db.class_announcements(id, class_id).await?,
+            (ids.iter().filter(|(_, a)| *a).count(), ids.len()),
+        )
+    } else {
+        (vec![], (0, 0))
+    };
     render(&ClassPage {
+        can_manage_class,
+        can_teach,
+        announcements,
+        parents,
         ctx: Ctx::new(&s, format!("{} {}", s.lang.t("class"), class.name))
             .with_notice(saved_notice(q.ok.as_deref(), s.lang)),
         staff: if can_manage {

@@ -103,11 +103,21 @@ struct DetailPage {
     statuses: [StudentStatus; 5],
     can_manage: bool,
     classes: Vec<Class>,
+    /// For a parent: the child's teachers to message.
+    teachers: Vec<(Id, String, String)>,
+    /// For a teacher of the class: the parents can be messaged.
+    message_parents: bool,
+    /// For a parent: the class's announcements and whether they read them.
+    announcements: Vec<(db::family::Announcement, bool)>,
 }
 
 impl DetailPage {
     fn d(&self, d: &time::Date) -> String {
         format_vn_date(*d)
+    }
+
+    fn when(&self, ms: &i64) -> String {
+        crate::view::format_ms(*ms)
     }
 }
 
@@ -159,7 +169,20 @@ async fn detail(
         Some(y) if can_manage => state.db.classes(id, y.id).await?,
         _ => vec![],
     };
+    let is_parent = guardians.iter().any(|g| g.user_id == s.user.id);
+    let class_staff = match student.class_id {
+        Some(c) => state.db.class_staff(id, c).await?,
+        None => vec![],
+    };
+    let message_parents = class_staff.iter().any(|(u, _, _)| *u == s.user.id);
+    let announcements = match (is_parent, student.class_id) {
+        (true, Some(c)) => state.db.announcements_for(s.user.id, id, c).await?,
+        _ => vec![],
+    };
     render(&DetailPage {
+        teachers: if is_parent { class_staff } else { vec![] },
+        message_parents,
+        announcements,
         ctx: Ctx::new(&s, student.full_name.clone())
             .with_notice(saved_notice(q.ok.as_deref(), s.lang)),
         can_manage,

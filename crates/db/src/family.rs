@@ -1,0 +1,1023 @@
+//! Families: activation codes and consent, parent–teacher conversations, class announcements
+//! with read receipts, and the in-app inbox.
+
+use crate::audit::{AuditEntry, write as audit};
+use crate::{Db, DbError, DbResult, get_bool, get_i64, get_id, get_opt_str, get_str, now_ms};
+use domain::{Id, new_id};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+/// A one-time activation code as stored (only its hash).
+#[derive(Debug, Clone)]
+pub struct ActivationCode {
+    /// Id.
+    pub id: Id,
+    /// The school that issued it.
+    pub school_id: Id,
+    /// Hash of the code.
+    pub code_hash: String,
+    /// Unix ms after which it no longer works.
+    pub expires_at: i64,
+    /// When it was used, if it was.
+    pub used_at: Option<i64>,
+    /// Wrong tries so far.
+    pub failed_attempts: i64,
+}
+
+/// A parent of a student of a class, for printing activation slips.
+#[derive(Debug, Clone)]
+pub struct ClassParent {
+    /// The parent's account.
+    pub user_id: Id,
+    /// Name.
+    pub full_name: String,
+    /// Phone (their login).
+    pub phone: String,
+    /// Relation.
+    pub relation: String,
+    /// The child's name.
+    pub student_name: String,
+    /// Whether the parent already has a password.
+    pub activated: bool,
+}
+
+/// A conversation between one parent and one teacher about one child.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Thread {
+    /// Id.
+    pub id: Id,
+    /// School.
+    pub school_id: Id,
+    /// The child it is about.
+    pub student_id: Id,
+    /// The parent.
+    pub parent_id: Id,
+    /// The teacher.
+    pub staff_user_id: Id,
+    /// The school closed it (moderation).
+    pub blocked: bool,
+}
+
+/// A conversation as a list shows it.
+#[derive(Debug, Clone)]
+pub struct ThreadSummary {
+    /// The conversation.
+    pub thread: Thread,
+    /// The other person's name.
+    pub other_name: String,
+    /// The child's name.
+    pub student_name: String,
+    /// The latest message, shortened.
+    pub last_body: String,
+    /// When the latest message came.
+    pub last_message_at: i64,
+    /// Messages from the other person not read yet.
+    pub unread: i64,
+}
+
+/// A message as shown.
+#[derive(Debug, Clone)]
+pub struct MessageView {
+    /// Id.
+    pub id: Id,
+    /// Sender.
+    pub sender_id: Id,
+    /// Sender's name.
+    pub sender_name: String,
+    /// Text.
+    pub body: String,
+    /// When.
+    pub created_at: i64,
+    /// Reported to the school.
+    pub reported: bool,
+    /// Hidden by the school.
+    pub hidden: bool,
+}
+
+/// A reported message, for the moderation queue.
+#[derive(Debug, Clone)]
+pub struct ReportedMessage {
+    /// The message.
+    pub message: MessageView,
+    /// Its conversation.
+    pub thread_id: Id,
+    /// Whether that conversation is blocked.
+    pub blocked: bool,
+}
+
+/// A class announcement with its read count.
+#[derive(Debug, Clone)]
+pub struct Announcement {
+    /// Id.
+    pub id: Id,
+    /// Class.
+    pub class_id: Id,
+    /// Author's name.
+    pub author_name: String,
+    /// Title.
+    pub title: String,
+    /// Text.
+    pub body: String,
+    /// When.
+    pub created_at: i64,
+    /// Parents it went to.
+    pub recipients: i64,
+    /// Parents who opened it.
+    pub read: i64,
+}
+
+/// An in-app notification.
+#[derive(Debug, Clone)]
+pub struct Notification {
+    /// Id.
+    pub id: Id,
+    /// Kind ("message", "announcement", …).
+    pub kind: String,
+    /// Title.
+    pub title: String,
+    /// Text.
+    pub body: String,
+    /// Where it leads.
+    pub link: String,
+    /// When.
+    pub created_at: i64,
+    /// Whether it was opened.
+    pub read: bool,
+}
+
+fn thread_from(r: &AnyRow) -> DbResult<Thread> {
+    Ok(Thread {
+        id: get_id(r, "id")?,
+        school_id: get_id(r, "school_id")?,
+        student_id: get_id(r, "student_id")?,
+        parent_id: get_id(r, "parent_id")?,
+        staff_user_id: get_id(r, "staff_user_id")?,
+        blocked: get_bool(r, "blocked")?,
+    })
+}
+
+fn message_from(r: &AnyRow) -> DbResult<MessageView> {
+    Ok(MessageView {
+        id: get_id(r, "id")?,
+        sender_id: get_id(r, "sender_id")?,
+        sender_name: get_str(r, "sender_name")?,
+        body: get_str(r, "body")?,
+        created_at: get_i64(r, "created_at")?,
+        reported: get_bool(r, "reported")?,
+        hidden: get_bool(r, "hidden")?,
+    })
+}
+
+const THREAD_COLS: &str =
+    "t.id, t.school_id, t.student_id, t.parent_id, t.staff_user_id, t.blocked";
+const MESSAGE_SELECT: &str = "SELECT m.id, m.sender_id, u.full_name AS sender_name, m.body, m.created_at, \
+    m.reported, m.hidden FROM messages m JOIN users u ON u.id = m.sender_id";
+
+pub(crate) async fn notify_all<'c>(
+    tx: &mut sqlx::Transaction<'c, sqlx::Any>,
+    users: &[Id],
+    school_id: Option<Id>,
+    kind: &str,
+    title: &str,
+    body: &str,
+    link: &str,
+) -> DbResult<()> {
+    let now = now_ms();
+    for u in users {
+        sqlx::query(
+            "INSERT INTO notifications (id, user_id, school_id, kind, title, body, link, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(new_id().to_string())
+        .bind(u.to_string())
+        .bind(school_id.map(|s| s.to_string()))
+        .bind(kind)
+        .bind(title)
+        .bind(body)
+        .bind(link)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+impl Db {
+    // ----- activation codes and consent -----
+
+    /// The parents of the studying students of a class, by child then relation.
+    pub async fn class_parents(&self, school_id: Id, class_id: Id) -> DbResult<Vec<ClassParent>> {
+        let rows = sqlx::query(
+            "SELECT u.id, u.full_name, u.phone, g.relation, st.full_name AS student_name, \
+             CASE WHEN u.password_hash IS NULL THEN 0 ELSE 1 END AS activated \
+             FROM enrollments e JOIN students st ON st.id = e.student_id \
+             JOIN guardianships g ON g.student_id = st.id AND g.school_id = e.school_id \
+             JOIN users u ON u.id = g.user_id \
+             WHERE e.school_id = $1 AND e.class_id = $2 AND st.status = 'studying'",
+        )
+        .bind(school_id.to_string())
+        .bind(class_id.to_string())
+        .fetch_all(self.pool())
+        .await?;
+        let mut out: Vec<ClassParent> = rows
+            .iter()
+            .map(|r| {
+                Ok(ClassParent {
+                    user_id: get_id(r, "id")?,
+                    full_name: get_str(r, "full_name")?,
+                    phone: get_opt_str(r, "phone")?.unwrap_or_default(),
+                    relation: get_str(r, "relation")?,
+                    student_name: get_str(r, "student_name")?,
+                    activated: get_bool(r, "activated")?,
+                })
+            })
+            .collect::<DbResult<_>>()?;
+        out.sort_by_cached_key(|p| {
+            (
+                domain::text::name_sort_key(&p.student_name),
+                p.relation.clone(),
+            )
+        });
+        Ok(out)
+    }
+
+    /// Stores new one-time codes (hashes) for accounts; older unused codes of those accounts
+    /// stop working.
+    pub async fn issue_activation_codes(
+        &self,
+        school_id: Id,
+        codes: &[(Id, String)],
+        expires_at: i64,
+        actor: Option<Id>,
+    ) -> DbResult<()> {
+        let mut tx = self.pool().begin().await?;
+        let now = now_ms();
+        for (user_id, hash) in codes {
+            sqlx::query("UPDATE activation_codes SET expires_at = $2 WHERE user_id = $1 AND used_at IS NULL AND expires_at > $2")
+                .bind(user_id.to_string())
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(
+                "INSERT INTO activation_codes (id, school_id, user_id, code_hash, expires_at, created_by, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(new_id().to_string())
+            .bind(school_id.to_string())
+            .bind(user_id.to_string())
+            .bind(hash)
+            .bind(expires_at)
+            .bind(actor.map(|a| a.to_string()))
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        audit(
+            &mut *tx,
+            &AuditEntry {
+                school_id: Some(school_id),
+                actor_id: actor,
+                action: "parent.issue_codes",
+                entity: "school",
+                entity_id: Some(school_id),
+                detail: format!("{} mã kích hoạt", codes.len()),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The newest activation code of an account.
+    pub async fn latest_activation_code(&self, user_id: Id) -> DbResult<Option<ActivationCode>> {
+        let row = sqlx::query(
+            "SELECT id, school_id, code_hash, expires_at, used_at, failed_attempts FROM activation_codes \
+             WHERE user_id = $1 ORDER BY created_at DESC LIMIT 1",
+        )
+        .bind(user_id.to_string())
+        .fetch_optional(self.pool())
+        .await?;
+        row.map(|r| {
+            Ok(ActivationCode {
+                id: get_id(&r, "id")?,
+                school_id: get_id(&r, "school_id")?,
+                code_hash: get_str(&r, "code_hash")?,
+                expires_at: get_i64(&r, "expires_at")?,
+                used_at: r
+                    .try_get::<Option<i64>, _>("used_at")
+                    .map_err(DbError::from)?,
+                failed_attempts: get_i64(&r, "failed_attempts")?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Counts a wrong try of a code.
+    pub async fn activation_failed(&self, code_id: Id) -> DbResult<()> {
+        sqlx::query(
+            "UPDATE activation_codes SET failed_attempts = failed_attempts + 1 WHERE id = $1",
+        )
+        .bind(code_id.to_string())
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Uses a code: in one transaction, marks it used (refusing a code used meanwhile), sets
+    /// the chosen password and records consent.
+    pub async fn activate_account(
+        &self,
+        code: &ActivationCode,
+        user_id: Id,
+        password_hash: &str,
+        consent_version: &str,
+    ) -> DbResult<()> {
+        let mut tx = self.pool().begin().await?;
+        let now = now_ms();
+        let n = sqlx::query(
+            "UPDATE activation_codes SET used_at = $2 WHERE id = $1 AND used_at IS NULL",
+        )
+        .bind(code.id.to_string())
+        .bind(now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if n == 0 {
+            return Err(DbError::Conflict("Mã kích hoạt này đã được dùng".into()));
+        }
+        sqlx::query(
+            "UPDATE users SET password_hash = $2, must_change_password = 0, failed_logins = 0, locked_until = 0 \
+             WHERE id = $1",
+        )
+        .bind(user_id.to_string())
+        .bind(password_hash)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("INSERT INTO consents (id, user_id, kind, version, accepted_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(new_id().to_string())
+            .bind(user_id.to_string())
+            .bind("child_data_processing")
+            .bind(consent_version)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        audit(
+            &mut *tx,
+            &AuditEntry {
+                school_id: Some(code.school_id),
+                actor_id: Some(user_id),
+                action: "parent.activate",
+                entity: "user",
+                entity_id: Some(user_id),
+                detail: format!("kích hoạt tài khoản, đồng ý xử lý dữ liệu của con (phiên bản {consent_version})"),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The consents an account has given: (kind, version, unix ms).
+    pub async fn consents(&self, user_id: Id) -> DbResult<Vec<(String, String, i64)>> {
+        let rows = sqlx::query("SELECT kind, version, accepted_at FROM consents WHERE user_id = $1 ORDER BY accepted_at")
+            .bind(user_id.to_string())
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    get_str(r, "kind")?,
+                    get_str(r, "version")?,
+                    get_i64(r, "accepted_at")?,
+                ))
+            })
+            .collect()
+    }
+
+    // ----- conversations -----
+
+    /// The accounts of a class's homeroom and subject teachers, with what they teach:
+    /// (user id, name, role in the class).
+    pub async fn class_staff(
+        &self,
+        school_id: Id,
+        class_id: Id,
+    ) -> DbResult<Vec<(Id, String, String)>> {
+        let rows = sqlx::query(
+            "SELECT s.user_id, s.full_name, 'Giáo viên chủ nhiệm' AS what, 0 AS k FROM classes c \
+             JOIN staff s ON s.id = c.homeroom_staff_id WHERE c.school_id = $1 AND c.id = $2 AND s.status = 'active' \
+             UNION ALL \
+             SELECT s.user_id, s.full_name, sj.name AS what, 1 AS k FROM teaching_assignments a \
+             JOIN staff s ON s.id = a.staff_id JOIN subjects sj ON sj.id = a.subject_id \
+             WHERE a.school_id = $1 AND a.class_id = $2 AND s.status = 'active'",
+        )
+        .bind(school_id.to_string())
+        .bind(class_id.to_string())
+        .fetch_all(self.pool())
+        .await?;
+        let mut out: Vec<(Id, String, String, i64)> = rows
+            .iter()
+            .map(|r| {
+                Ok((
+                    get_id(r, "user_id")?,
+                    get_str(r, "full_name")?,
+                    get_str(r, "what")?,
+                    get_i64(r, "k")?,
+                ))
+            })
+            .collect::<DbResult<_>>()?;
+        out.sort_by_cached_key(|(_, _, what, k)| (*k, domain::text::collation_key(what)));
+        // One line per teacher: "Toán, Tin học".
+        let mut merged: Vec<(Id, String, String)> = Vec::new();
+        for (id, name, what, _) in out {
+            match merged.iter_mut().find(|(i, _, _)| *i == id) {
+                Some(m) => {
+                    m.2.push_str(", ");
+                    m.2.push_str(&what);
+                }
+                None => merged.push((id, name, what)),
+            }
+        }
+        Ok(merged)
+    }
+
+    /// Finds or starts the conversation of a parent and a teacher about a child.
+    pub async fn open_thread(
+        &self,
+        school_id: Id,
+        student_id: Id,
+        parent_id: Id,
+        staff_user_id: Id,
+    ) -> DbResult<Thread> {
+        let now = now_ms();
+        sqlx::query(
+            "INSERT INTO threads (id, school_id, student_id, parent_id, staff_user_id, created_at, last_message_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT (school_id, student_id, parent_id, staff_user_id) DO NOTHING",
+        )
+        .bind(new_id().to_string())
+        .bind(school_id.to_string())
+        .bind(student_id.to_string())
+        .bind(parent_id.to_string())
+        .bind(staff_user_id.to_string())
+        .bind(now)
+        .execute(self.pool())
+        .await?;
+        let row = sqlx::query(&format!(
+            "SELECT {THREAD_COLS} FROM threads t WHERE t.school_id = $1 AND t.student_id = $2 AND t.parent_id = $3 AND t.staff_user_id = $4"
+        ))
+        .bind(school_id.to_string())
+        .bind(student_id.to_string())
+        .bind(parent_id.to_string())
+        .bind(staff_user_id.to_string())
+        .fetch_one(self.pool())
+        .await?;
+        thread_from(&row)
+    }
+
+    /// One conversation.
+    pub async fn thread(&self, id: Id) -> DbResult<Thread> {
+        let row = sqlx::query(&format!(
+            "SELECT {THREAD_COLS} FROM threads t WHERE t.id = $1"
+        ))
+        .bind(id.to_string())
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or(DbError::NotFound)?;
+        thread_from(&row)
+    }
+
+    /// The conversations a user takes part in, newest first.
+    pub async fn threads_of(&self, user_id: Id) -> DbResult<Vec<ThreadSummary>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {THREAD_COLS}, t.last_message_at, st.full_name AS student_name, \
+             CASE WHEN t.parent_id = $1 THEN su.full_name ELSE pu.full_name END AS other_name, \
+             COALESCE((SELECT m.body FROM messages m WHERE m.thread_id = t.id AND m.hidden = 0 ORDER BY m.created_at DESC LIMIT 1), '') AS last_body, \
+             (SELECT COUNT(*) FROM messages m WHERE m.thread_id = t.id AND m.sender_id <> $1 AND m.created_at > \
+               COALESCE((SELECT r.read_at FROM thread_reads r WHERE r.thread_id = t.id AND r.user_id = $1), 0)) AS unread \
+             FROM threads t JOIN students st ON st.id = t.student_id JOIN users su ON su.id = t.staff_user_id \
+             JOIN users pu ON pu.id = t.parent_id \
+             WHERE (t.parent_id = $1 OR t.staff_user_id = $1) AND EXISTS (SELECT 1 FROM messages m WHERE m.thread_id = t.id) \
+             ORDER BY t.last_message_at DESC"
+        ))
+        .bind(user_id.to_string())
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let body = get_str(r, "last_body")?;
+                Ok(ThreadSummary {
+                    thread: thread_from(r)?,
+                    other_name: get_str(r, "other_name")?,
+                    student_name: get_str(r, "student_name")?,
+                    last_body: body.chars().take(80).collect(),
+                    last_message_at: get_i64(r, "last_message_at")?,
+                    unread: get_i64(r, "unread")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Adds a message, once per idempotency key (a retried send returns the first message).
+    /// Returns the message id and whether it is new.
+    pub async fn post_message(
+        &self,
+        thread: &Thread,
+        sender_id: Id,
+        body: &str,
+        idempotency_key: &str,
+    ) -> DbResult<(Id, bool)> {
+        let existing = sqlx::query("SELECT id FROM messages WHERE school_id = $1 AND sender_id = $2 AND idempotency_key = $3")
+            .bind(thread.school_id.to_string())
+            .bind(sender_id.to_string())
+            .bind(idempotency_key)
+            .fetch_optional(self.pool())
+            .await?;
+        if let Some(r) = existing {
+            return Ok((get_id(&r, "id")?, false));
+        }
+        let id = new_id();
+        let now = now_ms();
+        let recipient = if sender_id == thread.parent_id {
+            thread.staff_user_id
+        } else {
+            thread.parent_id
+        };
+        let sender_name = self.user(sender_id).await?.full_name;
+        let mut tx = self.pool().begin().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO messages (id, school_id, thread_id, sender_id, body, idempotency_key, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (school_id, sender_id, idempotency_key) DO NOTHING",
+        )
+        .bind(id.to_string())
+        .bind(thread.school_id.to_string())
+        .bind(thread.id.to_string())
+        .bind(sender_id.to_string())
+        .bind(body)
+        .bind(idempotency_key)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if inserted == 0 {
+            // The same send arrived twice at the same moment: the other one won.
+            tx.rollback().await?;
+            let r = sqlx::query("SELECT id FROM messages WHERE school_id = $1 AND sender_id = $2 AND idempotency_key = $3")
+                .bind(thread.school_id.to_string())
+                .bind(sender_id.to_string())
+                .bind(idempotency_key)
+                .fetch_one(self.pool())
+                .await?;
+            return Ok((get_id(&r, "id")?, false));
+        }
+        sqlx::query("UPDATE threads SET last_message_at = $2 WHERE id = $1")
+            .bind(thread.id.to_string())
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        let preview: String = body.chars().take(120).collect();
+        notify_all(
+            &mut tx,
+            &[recipient],
+            Some(thread.school_id),
+            "message",
+            &format!("Tin nhắn mới từ {sender_name}"),
+            &preview,
+            &format!("/messages/{}", thread.id),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok((id, true))
+    }
+
+    /// The messages of a conversation, oldest first.
+    pub async fn messages(&self, thread_id: Id) -> DbResult<Vec<MessageView>> {
+        let rows = sqlx::query(&format!(
+            "{MESSAGE_SELECT} WHERE m.thread_id = $1 ORDER BY m.created_at, m.id"
+        ))
+        .bind(thread_id.to_string())
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(message_from).collect()
+    }
+
+    /// How many messages a user sent since a moment (flood control).
+    pub async fn messages_sent_since(&self, sender_id: Id, since: i64) -> DbResult<i64> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n FROM messages WHERE sender_id = $1 AND created_at > $2",
+        )
+        .bind(sender_id.to_string())
+        .bind(since)
+        .fetch_one(self.pool())
+        .await?;
+        get_i64(&row, "n")
+    }
+
+    /// Records that a user has read a conversation up to now.
+    pub async fn mark_thread_read(&self, thread: &Thread, user_id: Id) -> DbResult<()> {
+        sqlx::query(
+            "INSERT INTO thread_reads (school_id, thread_id, user_id, read_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (thread_id, user_id) DO UPDATE SET read_at = excluded.read_at",
+        )
+        .bind(thread.school_id.to_string())
+        .bind(thread.id.to_string())
+        .bind(user_id.to_string())
+        .bind(now_ms())
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// When the other person last read the conversation (for "đã xem").
+    pub async fn thread_read_at(&self, thread_id: Id, user_id: Id) -> DbResult<Option<i64>> {
+        let row =
+            sqlx::query("SELECT read_at FROM thread_reads WHERE thread_id = $1 AND user_id = $2")
+                .bind(thread_id.to_string())
+                .bind(user_id.to_string())
+                .fetch_optional(self.pool())
+                .await?;
+        row.map(|r| get_i64(&r, "read_at")).transpose()
+    }
+
+    /// Reports a message of a conversation to the school.
+    pub async fn report_message(
+        &self,
+        thread: &Thread,
+        message_id: Id,
+        reporter: Id,
+    ) -> DbResult<()> {
+        let mut tx = self.pool().begin().await?;
+        let n = sqlx::query("UPDATE messages SET reported = 1 WHERE id = $1 AND thread_id = $2")
+            .bind(message_id.to_string())
+            .bind(thread.id.to_string())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if n == 0 {
+            return Err(DbError::NotFound);
+        }
+        audit(
+            &mut *tx,
+            &AuditEntry {
+                school_id: Some(thread.school_id),
+                actor_id: Some(reporter),
+                action: "message.report",
+                entity: "message",
+                entity_id: Some(message_id),
+                detail: String::new(),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The reported messages of a school, newest first.
+    pub async fn reported_messages(&self, school_id: Id) -> DbResult<Vec<ReportedMessage>> {
+        let rows = sqlx::query(&format!(
+            "{MESSAGE_SELECT} JOIN threads t ON t.id = m.thread_id WHERE m.school_id = $1 AND m.reported = 1 \
+             ORDER BY m.created_at DESC"
+        ).replace("m.hidden FROM", "m.hidden, m.thread_id, t.blocked FROM"))
+        .bind(school_id.to_string())
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(ReportedMessage {
+                    message: message_from(r)?,
+                    thread_id: get_id(r, "thread_id")?,
+                    blocked: get_bool(r, "blocked")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Hides or shows a message (moderation), audited.
+    pub async fn set_message_hidden(
+        &self,
+        school_id: Id,
+        message_id: Id,
+        hidden: bool,
+        actor: Id,
+    ) -> DbResult<()> {
+        let mut tx = self.pool().begin().await?;
+        let n = sqlx::query("UPDATE messages SET hidden = $3 WHERE school_id = $1 AND id = $2")
+            .bind(school_id.to_string())
+            .bind(message_id.to_string())
+            .bind(i64::from(hidden))
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if n == 0 {
+            return Err(DbError::NotFound);
+        }
+        audit(
+            &mut *tx,
+            &AuditEntry {
+                school_id: Some(school_id),
+                actor_id: Some(actor),
+                action: if hidden {
+                    "message.hide"
+                } else {
+                    "message.show"
+                },
+                entity: "message",
+                entity_id: Some(message_id),
+                detail: String::new(),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Blocks or reopens a conversation (moderation), audited.
+    pub async fn set_thread_blocked(
+        &self,
+        school_id: Id,
+        thread_id: Id,
+        blocked: bool,
+        actor: Id,
+    ) -> DbResult<()> {
+        let mut tx = self.pool().begin().await?;
+        let n = sqlx::query("UPDATE threads SET blocked = $3 WHERE school_id = $1 AND id = $2")
+            .bind(school_id.to_string())
+            .bind(thread_id.to_string())
+            .bind(i64::from(blocked))
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if n == 0 {
+            return Err(DbError::NotFound);
+        }
+        audit(
+            &mut *tx,
+            &AuditEntry {
+                school_id: Some(school_id),
+                actor_id: Some(actor),
+                action: if blocked {
+                    "thread.block"
+                } else {
+                    "thread.unblock"
+                },
+                entity: "thread",
+                entity_id: Some(thread_id),
+                detail: String::new(),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    // ----- announcements -----
+
+    /// Posts an announcement to the parents of a class's studying students and puts it in
+    /// their inboxes, in one transaction. Returns its id and how many parents it went to.
+    pub async fn post_announcement(
+        &self,
+        school_id: Id,
+        class_id: Id,
+        author: Id,
+        title: &str,
+        body: &str,
+    ) -> DbResult<(Id, usize)> {
+        let class = self.class(school_id, class_id).await?;
+        let id = new_id();
+        let now = now_ms();
+        let mut tx = self.pool().begin().await?;
+        let recipients: Vec<Id> = sqlx::query(
+            "SELECT DISTINCT g.user_id FROM enrollments e JOIN students st ON st.id = e.student_id \
+             JOIN guardianships g ON g.student_id = st.id AND g.school_id = e.school_id \
+             WHERE e.school_id = $1 AND e.class_id = $2 AND st.status = 'studying'",
+        )
+        .bind(school_id.to_string())
+        .bind(class_id.to_string())
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(|r| get_id(r, "user_id"))
+        .collect::<DbResult<_>>()?;
+        sqlx::query(
+            "INSERT INTO announcements (id, school_id, class_id, author_id, title, body, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(id.to_string())
+        .bind(school_id.to_string())
+        .bind(class_id.to_string())
+        .bind(author.to_string())
+        .bind(title)
+        .bind(body)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        for u in &recipients {
+            sqlx::query("INSERT INTO announcement_recipients (school_id, announcement_id, user_id) VALUES ($1, $2, $3)")
+                .bind(school_id.to_string())
+                .bind(id.to_string())
+                .bind(u.to_string())
+                .execute(&mut *tx)
+                .await?;
+        }
+        notify_all(
+            &mut tx,
+            &recipients,
+            Some(school_id),
+            "announcement",
+            &format!("Thông báo lớp {}: {title}", class.name),
+            &body.chars().take(120).collect::<String>(),
+            &format!("/announcements/{id}"),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok((id, recipients.len()))
+    }
+
+    /// The announcements of a class, newest first, with read counts.
+    pub async fn class_announcements(
+        &self,
+        school_id: Id,
+        class_id: Id,
+    ) -> DbResult<Vec<Announcement>> {
+        self.announcements_where(
+            "a.school_id = $1 AND a.class_id = $2",
+            &[school_id.to_string(), class_id.to_string()],
+        )
+        .await
+    }
+
+    /// One announcement.
+    pub async fn announcement(&self, id: Id) -> DbResult<Announcement> {
+        self.announcements_where("a.id = $1", &[id.to_string()])
+            .await?
+            .pop()
+            .ok_or(DbError::NotFound)
+    }
+
+    async fn announcements_where(
+        &self,
+        cond: &str,
+        binds: &[String],
+    ) -> DbResult<Vec<Announcement>> {
+        let sql = format!(
+            "SELECT a.id, a.class_id, u.full_name AS author_name, a.title, a.body, a.created_at, \
+             (SELECT COUNT(*) FROM announcement_recipients r WHERE r.announcement_id = a.id) AS recipients, \
+             (SELECT COUNT(*) FROM announcement_recipients r WHERE r.announcement_id = a.id AND r.read_at IS NOT NULL) AS read_count \
+             FROM announcements a JOIN users u ON u.id = a.author_id WHERE {cond} ORDER BY a.created_at DESC LIMIT 50"
+        );
+        let mut q = sqlx::query(&sql);
+        for b in binds {
+            q = q.bind(b);
+        }
+        let rows = q.fetch_all(self.pool()).await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Announcement {
+                    id: get_id(r, "id")?,
+                    class_id: get_id(r, "class_id")?,
+                    author_name: get_str(r, "author_name")?,
+                    title: get_str(r, "title")?,
+                    body: get_str(r, "body")?,
+                    created_at: get_i64(r, "created_at")?,
+                    recipients: get_i64(r, "recipients")?,
+                    read: get_i64(r, "read_count")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Whether a user is among an announcement's recipients, and if so whether they read it.
+    pub async fn announcement_recipient(&self, id: Id, user_id: Id) -> DbResult<Option<bool>> {
+        let row = sqlx::query("SELECT read_at FROM announcement_recipients WHERE announcement_id = $1 AND user_id = $2")
+            .bind(id.to_string())
+            .bind(user_id.to_string())
+            .fetch_optional(self.pool())
+            .await?;
+        row.map(|r| {
+            Ok(r.try_get::<Option<i64>, _>("read_at")
+                .map_err(DbError::from)?
+                .is_some())
+        })
+        .transpose()
+    }
+
+    /// Records that a recipient opened an announcement (the first time counts).
+    pub async fn mark_announcement_read(&self, id: Id, user_id: Id) -> DbResult<()> {
+        sqlx::query("UPDATE announcement_recipients SET read_at = $3 WHERE announcement_id = $1 AND user_id = $2 AND read_at IS NULL")
+            .bind(id.to_string())
+            .bind(user_id.to_string())
+            .bind(now_ms())
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Who an announcement went to and whether they read it: (name, phone, read at).
+    pub async fn announcement_readers(
+        &self,
+        id: Id,
+    ) -> DbResult<Vec<(String, String, Option<i64>)>> {
+        let rows = sqlx::query(
+            "SELECT u.full_name, u.phone, r.read_at FROM announcement_recipients r JOIN users u ON u.id = r.user_id \
+             WHERE r.announcement_id = $1",
+        )
+        .bind(id.to_string())
+        .fetch_all(self.pool())
+        .await?;
+        let mut out: Vec<(String, String, Option<i64>)> = rows
+            .iter()
+            .map(|r| {
+                Ok((
+                    get_str(r, "full_name")?,
+                    get_opt_str(r, "phone")?.unwrap_or_default(),
+                    r.try_get::<Option<i64>, _>("read_at")
+                        .map_err(DbError::from)?,
+                ))
+            })
+            .collect::<DbResult<_>>()?;
+        out.sort_by_cached_key(|(n, _, read)| (read.is_some(), domain::text::name_sort_key(n)));
+        Ok(out)
+    }
+
+    /// The announcements a parent received for a class, newest first, with whether they read them.
+    pub async fn announcements_for(
+        &self,
+        user_id: Id,
+        school_id: Id,
+        class_id: Id,
+    ) -> DbResult<Vec<(Announcement, bool)>> {
+        let all = self.class_announcements(school_id, class_id).await?;
+        let mut out = Vec::new();
+        for a in all {
+            if let Some(read) = self.announcement_recipient(a.id, user_id).await? {
+                out.push((a, read));
+            }
+        }
+        Ok(out)
+    }
+
+    // ----- inbox -----
+
+    /// A user's notifications, newest first.
+    pub async fn notifications(&self, user_id: Id, limit: i64) -> DbResult<Vec<Notification>> {
+        let rows = sqlx::query(
+            "SELECT id, kind, title, body, link, created_at, CASE WHEN read_at IS NULL THEN 0 ELSE 1 END AS is_read \
+             FROM notifications WHERE user_id = $1 ORDER BY created_at DESC LIMIT $2",
+        )
+        .bind(user_id.to_string())
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Notification {
+                    id: get_id(r, "id")?,
+                    kind: get_str(r, "kind")?,
+                    title: get_str(r, "title")?,
+                    body: get_str(r, "body")?,
+                    link: get_str(r, "link")?,
+                    created_at: get_i64(r, "created_at")?,
+                    read: get_bool(r, "is_read")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Marks one of a user's notifications read and returns where it leads.
+    pub async fn open_notification(&self, user_id: Id, id: Id) -> DbResult<String> {
+        let row = sqlx::query("SELECT link FROM notifications WHERE id = $1 AND user_id = $2")
+            .bind(id.to_string())
+            .bind(user_id.to_string())
+            .fetch_optional(self.pool())
+            .await?
+            .ok_or(DbError::NotFound)?;
+        sqlx::query("UPDATE notifications SET read_at = $3 WHERE id = $1 AND user_id = $2 AND read_at IS NULL")
+            .bind(id.to_string())
+            .bind(user_id.to_string())
+            .bind(now_ms())
+            .execute(self.pool())
+            .await?;
+        get_str(&row, "link")
+    }
+
+    /// Marks every notification of a user read.
+    pub async fn read_all_notifications(&self, user_id: Id) -> DbResult<()> {
+        sqlx::query("UPDATE notifications SET read_at = $2 WHERE user_id = $1 AND read_at IS NULL")
+            .bind(user_id.to_string())
+            .bind(now_ms())
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Marks read the notifications of a user that lead to `link` (opening a conversation
+    /// directly clears its notices).
+    pub async fn read_notifications_for(&self, user_id: Id, link: &str) -> DbResult<()> {
+        sqlx::query("UPDATE notifications SET read_at = $3 WHERE user_id = $1 AND link = $2 AND read_at IS NULL")
+            .bind(user_id.to_string())
+            .bind(link)
+            .bind(now_ms())
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+}

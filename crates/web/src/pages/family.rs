@@ -1,0 +1,899 @@
+//! Families: parents activate their account with a one-time code and consent to the
+//! processing of their child's data; parents and teachers talk in conversations about one
+//! child; teachers post class announcements and see who read them; everyone has an inbox; the
+//! school moderates reported messages.
+
+use super::{OkQuery, parse_uuid, school_for};
+use crate::AppState;
+use crate::auth::{
+    self, Session, hash_password, new_session_token, session_cookie, verify_password,
+};
+use crate::error::{Form, WebError, WebResult};
+use crate::i18n::Lang;
+use crate::view::{Ctx, format_ms, render, saved_notice};
+use askama::Template;
+use axum::Router;
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use db::family::{Announcement, MessageView, Notification, ReportedMessage, Thread, ThreadSummary};
+use db::org::School;
+use db::roster::Student;
+use db::school::Class;
+use domain::Id;
+use domain::auth::{Action, Target};
+use serde::Deserialize;
+use std::net::SocketAddr;
+
+/// Version of the consent text parents accept at activation (Decree 13/2023).
+pub const CONSENT_VERSION: &str = "2026-11";
+/// How long a printed activation code stays valid.
+const CODE_DAYS: i64 = 30;
+/// Wrong tries before a code stops working.
+const CODE_MAX_FAILURES: i64 = 5;
+/// Messages one person may send per minute and per day (flood control).
+const MESSAGES_PER_MINUTE: i64 = 10;
+const MESSAGES_PER_DAY: i64 = 200;
+/// Longest message.
+const MAX_MESSAGE_CHARS: usize = 2000;
+
+/// Routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/activate", get(activate_page).post(activate))
+        .route(
+            "/schools/{id}/classes/{class}/parent-codes",
+            post(issue_codes),
+        )
+        .route(
+            "/schools/{id}/classes/{class}/announcements",
+            post(announce),
+        )
+        .route("/announcements/{id}", get(announcement_page))
+        .route("/messages", get(threads_page))
+        .route("/messages/new", get(compose_page).post(compose))
+        .route("/messages/{thread}", get(thread_page).post(reply))
+        .route("/messages/{thread}/report/{message}", post(report))
+        .route("/schools/{id}/moderation", get(moderation_page))
+        .route(
+            "/schools/{id}/moderation/messages/{message}",
+            post(moderate_message),
+        )
+        .route(
+            "/schools/{id}/moderation/threads/{thread}",
+            post(moderate_thread),
+        )
+        .route("/inbox", get(inbox_page))
+        .route("/inbox/read-all", post(read_all))
+        .route("/inbox/{id}", get(open_notification))
+}
+
+// ----- one-time codes -----
+
+/// A printable code: 8 letters and digits without look-alikes, shown as `ABCD-EFGH`.
+pub fn new_code() -> String {
+    let raw = auth::random_password().to_uppercase();
+    format!("{}-{}", &raw[..4], &raw[4..8])
+}
+
+/// The form of a code that is hashed: case, spaces and dashes do not matter.
+pub fn normalize_code(raw: &str) -> String {
+    raw.chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_uppercase())
+        .collect()
+}
+
+/// What the class page needs to authorize class actions: the school, the class and the
+/// accounts of its teachers.
+pub(crate) struct ClassPeople {
+    /// The school.
+    pub school: School,
+    /// The class.
+    pub class: Class,
+    /// The homeroom teacher's account.
+    pub homeroom: Option<Id>,
+    /// Subject teachers' accounts.
+    pub teachers: Vec<Id>,
+}
+
+impl ClassPeople {
+    /// The authorization target.
+    pub fn target<'a>(&'a self, school: &'a domain::auth::SchoolRef) -> Target<'a> {
+        Target::Class {
+            school,
+            homeroom: self.homeroom,
+            teachers: &self.teachers,
+        }
+    }
+}
+
+/// Loads a class with its teachers; an id of another school answers 403.
+pub(crate) async fn class_people(
+    state: &AppState,
+    s: &Session,
+    school_id: Id,
+    class_id: Id,
+) -> WebResult<ClassPeople> {
+    let school = match state.db.school(school_id).await {
+        Ok(x) => x,
+        Err(db::DbError::NotFound) => return Err(WebError::Forbidden),
+        Err(e) => return Err(e.into()),
+    };
+    let class = match state.db.class(school_id, class_id).await {
+        Ok(c) => c,
+        Err(db::DbError::NotFound) => {
+            return Err(
+                if s.actor
+                    .can(Action::ViewSchool, Target::School(&school.as_ref()))
+                {
+                    WebError::NotFound
+                } else {
+                    WebError::Forbidden
+                },
+            );
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let homeroom = match class.homeroom_staff_id {
+        Some(h) => Some(state.db.staff_member(school_id, h).await?.user_id),
+        None => None,
+    };
+    let teachers = state
+        .db
+        .class_staff(school_id, class_id)
+        .await?
+        .into_iter()
+        .map(|(id, _, _)| id)
+        .collect();
+    Ok(ClassPeople {
+        school,
+        class,
+        homeroom,
+        teachers,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "parent_codes.html")]
+struct CodesPage {
+    ctx: Ctx,
+    back: String,
+    class_name: String,
+    school_name: String,
+    expires: String,
+    slips: Vec<(String, String, String, String)>,
+}
+
+/// Whose codes to print.
+#[derive(Deserialize)]
+pub struct CodesForm {
+    #[serde(default)]
+    include_active: Option<String>,
+}
+
+async fn issue_codes(
+    State(state): State<AppState>,
+    s: Session,
+    Path((id, class_id)): Path<(Id, Id)>,
+    Form(f): Form<CodesForm>,
+) -> WebResult<Response> {
+    let cp = class_people(&state, &s, id, class_id).await?;
+    let sref = cp.school.as_ref();
+    s.require(Action::ManageClass, cp.target(&sref))?;
+    let parents = state.db.class_parents(id, class_id).await?;
+    let mut slips = Vec::new();
+    let mut codes = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for p in parents {
+        if (p.activated && f.include_active.is_none()) || p.phone.is_empty() {
+            continue;
+        }
+        // One code per parent even with two children in the class.
+        if seen.insert(p.user_id) {
+            let code = new_code();
+            codes.push((p.user_id, hash_password(normalize_code(&code)).await?));
+            slips.push((
+                format!("{} ({} của {})", p.full_name, p.relation, p.student_name),
+                p.phone,
+                code,
+                p.student_name,
+            ));
+        }
+    }
+    let expires_at = db::now_ms() + CODE_DAYS * 24 * 3600 * 1000;
+    state
+        .db
+        .issue_activation_codes(id, &codes, expires_at, Some(s.user.id))
+        .await?;
+    Ok(render(&CodesPage {
+        ctx: Ctx::new(&s, s.lang.t("codes-title")).with_help("phu-huynh"),
+        back: format!("/schools/{id}/classes/{class_id}"),
+        class_name: cp.class.name,
+        school_name: cp.school.name,
+        expires: format_ms(expires_at)[..10].to_owned(),
+        slips,
+    })?
+    .into_response())
+}
+
+#[derive(Template)]
+#[template(path = "activate.html")]
+struct ActivatePage {
+    ctx: Ctx,
+    phone: String,
+}
+
+fn activate_view(lang: Lang, phone: String, error: Option<String>, status: StatusCode) -> Response {
+    let mut ctx = Ctx::anonymous(lang, lang.t("activate-title")).with_help("phu-huynh");
+    ctx.error = error;
+    match render(&ActivatePage { ctx, phone }) {
+        Ok(html) => (status, html).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn activate_page(headers: HeaderMap) -> Response {
+    activate_view(
+        Lang::from_headers(&headers),
+        String::new(),
+        None,
+        StatusCode::OK,
+    )
+}
+
+/// The activation form.
+#[derive(Deserialize)]
+pub struct ActivateForm {
+    phone: String,
+    code: String,
+    new: String,
+    confirm: String,
+    #[serde(default)]
+    consent: Option<String>,
+}
+
+async fn activate(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Form(f): Form<ActivateForm>,
+) -> WebResult<Response> {
+    let lang = Lang::from_headers(&headers);
+    let fail = |msg: String, status| Ok(activate_view(lang, f.phone.clone(), Some(msg), status));
+    let ip = peer.ip();
+    if state.throttle.blocked(ip) {
+        return fail(lang.t("login-throttled-ip"), StatusCode::TOO_MANY_REQUESTS);
+    }
+    let wrong = || lang.t("activate-wrong");
+    let Ok(phone) = domain::people::VnPhone::parse(&f.phone) else {
+        return fail(lang.t("activate-bad-phone"), StatusCode::BAD_REQUEST);
+    };
+    let user = state.db.user_by_login(phone.as_str()).await?;
+    let code = match &user {
+        Some(u) => state.db.latest_activation_code(u.id).await?,
+        None => None,
+    };
+    let (Some(user), Some(code)) = (user, code) else {
+        state.throttle.fail(ip);
+        // The same time as a real check, so answers do not reveal which phones exist.
+        let _ = hash_password(f.code.clone()).await;
+        return fail(wrong(), StatusCode::UNAUTHORIZED);
+    };
+    if code.used_at.is_some() {
+        return fail(lang.t("activate-used"), StatusCode::CONFLICT);
+    }
+    if code.failed_attempts >= CODE_MAX_FAILURES {
+        return fail(lang.t("activate-locked"), StatusCode::TOO_MANY_REQUESTS);
+    }
+    if code.expires_at <= db::now_ms() {
+        return fail(lang.t("activate-expired"), StatusCode::GONE);
+    }
+    if !verify_password(normalize_code(&f.code), code.code_hash.clone()).await {
+        state.throttle.fail(ip);
+        state.db.activation_failed(code.id).await?;
+        return fail(wrong(), StatusCode::UNAUTHORIZED);
+    }
+    if f.consent.is_none() {
+        return fail(lang.t("activate-need-consent"), StatusCode::BAD_REQUEST);
+    }
+    if f.new != f.confirm {
+        return fail(lang.t("password-mismatch"), StatusCode::BAD_REQUEST);
+    }
+    if let Err(e) = domain::people::check_new_password(&f.new, &user.username) {
+        return fail(e.0, StatusCode::BAD_REQUEST);
+    }
+    let hash = hash_password(f.new.clone()).await?;
+    match state
+        .db
+        .activate_account(&code, user.id, &hash, CONSENT_VERSION)
+        .await
+    {
+        Ok(()) => {}
+        Err(db::DbError::Conflict(_)) => {
+            return fail(lang.t("activate-used"), StatusCode::CONFLICT);
+        }
+        Err(e) => return Err(e.into()),
+    }
+    let (token, token_hash) = new_session_token();
+    let ttl = state.config.session_ttl;
+    state
+        .db
+        .create_session(
+            &token_hash,
+            user.id,
+            db::now_ms() + ttl.as_millis() as i64,
+            "",
+        )
+        .await?;
+    Ok((
+        [(
+            header::SET_COOKIE,
+            session_cookie(&token, ttl, state.config.secure_cookies),
+        )],
+        Redirect::to("/?ok=activated"),
+    )
+        .into_response())
+}
+
+// ----- announcements -----
+
+/// A new announcement.
+#[derive(Deserialize)]
+pub struct AnnounceForm {
+    title: String,
+    body: String,
+}
+
+async fn announce(
+    State(state): State<AppState>,
+    s: Session,
+    Path((id, class_id)): Path<(Id, Id)>,
+    Form(f): Form<AnnounceForm>,
+) -> WebResult<Redirect> {
+    let cp = class_people(&state, &s, id, class_id).await?;
+    let sref = cp.school.as_ref();
+    s.require(Action::TeachClass, cp.target(&sref))?;
+    let title = domain::text::normalize_spaces(&f.title);
+    let body = f.body.trim();
+    if title.is_empty() || title.chars().count() > 200 {
+        return Err(WebError::BadRequest(
+            "Tiêu đề thông báo phải có từ 1 đến 200 ký tự".into(),
+        ));
+    }
+    if body.is_empty() || body.chars().count() > 5000 {
+        return Err(WebError::BadRequest(
+            "Nội dung thông báo phải có từ 1 đến 5000 ký tự".into(),
+        ));
+    }
+    state
+        .db
+        .post_announcement(id, class_id, s.user.id, &title, body)
+        .await?;
+    Ok(Redirect::to(&format!(
+        "/schools/{id}/classes/{class_id}?ok=1"
+    )))
+}
+
+#[derive(Template)]
+#[template(path = "announcement.html")]
+struct AnnouncementPage {
+    ctx: Ctx,
+    a: Announcement,
+    when: String,
+    readers: Vec<(String, String, Option<String>)>,
+    back: String,
+}
+
+async fn announcement_page(
+    State(state): State<AppState>,
+    s: Session,
+    Path(id): Path<Id>,
+) -> WebResult<Html<String>> {
+    let a = match state.db.announcement(id).await {
+        Ok(a) => a,
+        Err(db::DbError::NotFound) => return Err(WebError::Forbidden),
+        Err(e) => return Err(e.into()),
+    };
+    let school_id = state.db.class_school(a.class_id).await?;
+    let cp = class_people(&state, &s, school_id, a.class_id).await?;
+    let sref = cp.school.as_ref();
+    let (readers, back) = if s.actor.can(Action::TeachClass, cp.target(&sref)) {
+        let readers = state
+            .db
+            .announcement_readers(id)
+            .await?
+            .into_iter()
+            .map(|(n, p, r)| (n, p, r.map(format_ms)))
+            .collect();
+        (
+            readers,
+            format!("/schools/{school_id}/classes/{}", a.class_id),
+        )
+    } else if state
+        .db
+        .announcement_recipient(id, s.user.id)
+        .await?
+        .is_some()
+    {
+        state.db.mark_announcement_read(id, s.user.id).await?;
+        state
+            .db
+            .read_notifications_for(s.user.id, &format!("/announcements/{id}"))
+            .await?;
+        (vec![], "/".to_owned())
+    } else {
+        return Err(WebError::Forbidden);
+    };
+    render(&AnnouncementPage {
+        ctx: Ctx::new(&s, a.title.clone()),
+        when: format_ms(a.created_at),
+        a,
+        readers,
+        back,
+    })
+}
+
+// ----- conversations -----
+
+#[derive(Template)]
+#[template(path = "messages.html")]
+struct ThreadsPage {
+    ctx: Ctx,
+    threads: Vec<ThreadSummary>,
+}
+
+impl ThreadsPage {
+    fn when(&self, ms: &i64) -> String {
+        format_ms(*ms)
+    }
+}
+
+async fn threads_page(State(state): State<AppState>, s: Session) -> WebResult<Html<String>> {
+    render(&ThreadsPage {
+        ctx: Ctx::new(&s, s.lang.t("nav-messages")).with_help("phu-huynh"),
+        threads: state.db.threads_of(s.user.id).await?,
+    })
+}
+
+/// Who a new conversation is with: a parent picks a teacher of their child's class, a teacher
+/// picks a parent of a student of their class.
+#[derive(Deserialize)]
+pub struct ComposeQuery {
+    school: String,
+    student: String,
+    #[serde(default)]
+    with: String,
+}
+
+struct Party {
+    school: School,
+    student: Student,
+    parent: Id,
+    staff: Id,
+    other_name: String,
+}
+
+/// Checks who may talk to whom about which child (the rule lives in `Actor::may_open_thread`).
+async fn party(
+    state: &AppState,
+    s: &Session,
+    school: &str,
+    student: &str,
+    with: &str,
+) -> WebResult<Party> {
+    let school_id = parse_uuid(school, "Trường")?;
+    let student_id = parse_uuid(student, "Học sinh")?;
+    let with = parse_uuid(with, "Người nhận")?;
+    let (school, student) = match (
+        state.db.school(school_id).await,
+        state.db.current_year(school_id).await,
+    ) {
+        (Ok(sc), Ok(year)) => match state
+            .db
+            .student(school_id, student_id, year.map(|y| y.id))
+            .await
+        {
+            Ok(st) => (sc, st),
+            Err(db::DbError::NotFound) => return Err(WebError::Forbidden),
+            Err(e) => return Err(e.into()),
+        },
+        (Err(db::DbError::NotFound), _) => return Err(WebError::Forbidden),
+        (Err(e), _) | (_, Err(e)) => return Err(e.into()),
+    };
+    let guardians: Vec<Id> = state
+        .db
+        .guardians(school_id, student_id)
+        .await?
+        .into_iter()
+        .map(|g| g.user_id)
+        .collect();
+    let class_staff: Vec<Id> = match student.class_id {
+        Some(c) => state
+            .db
+            .class_staff(school_id, c)
+            .await?
+            .into_iter()
+            .map(|(id, _, _)| id)
+            .collect(),
+        None => vec![],
+    };
+    let (parent, staff) = if guardians.contains(&s.user.id) {
+        (s.user.id, with)
+    } else {
+        (with, s.user.id)
+    };
+    if !s
+        .actor
+        .may_open_thread(parent, staff, &guardians, &class_staff)
+    {
+        return Err(WebError::Forbidden);
+    }
+    let other_name = state.db.user(with).await?.full_name;
+    Ok(Party {
+        school,
+        student,
+        parent,
+        staff,
+        other_name,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "compose.html")]
+struct ComposePage {
+    ctx: Ctx,
+    school_id: Id,
+    student_id: Id,
+    with: Id,
+    with_name: String,
+    student_name: String,
+    key: String,
+}
+
+async fn compose_page(
+    State(state): State<AppState>,
+    s: Session,
+    Query(q): Query<ComposeQuery>,
+) -> WebResult<Response> {
+    let p = party(&state, &s, &q.school, &q.student, &q.with).await?;
+    // An existing conversation continues where it is.
+    let existing = state.db.threads_of(s.user.id).await?;
+    if let Some(t) = existing.iter().find(|t| {
+        t.thread.student_id == p.student.id
+            && t.thread.parent_id == p.parent
+            && t.thread.staff_user_id == p.staff
+    }) {
+        return Ok(Redirect::to(&format!("/messages/{}", t.thread.id)).into_response());
+    }
+    Ok(render(&ComposePage {
+        ctx: Ctx::new(&s, s.lang.t("compose-title")).with_help("phu-huynh"),
+        school_id: p.school.id,
+        student_id: p.student.id,
+        with: if p.parent == s.user.id {
+            p.staff
+        } else {
+            p.parent
+        },
+        with_name: p.other_name,
+        student_name: p.student.full_name,
+        key: uuid::Uuid::new_v4().to_string(),
+    })?
+    .into_response())
+}
+
+/// A message typed in a form; the key makes a retried send harmless.
+#[derive(Deserialize)]
+pub struct MessageForm {
+    #[serde(default)]
+    school: String,
+    #[serde(default)]
+    student: String,
+    #[serde(default)]
+    with: String,
+    body: String,
+    key: String,
+}
+
+fn check_body(body: &str) -> WebResult<&str> {
+    let body = body.trim();
+    if body.is_empty() {
+        return Err(WebError::BadRequest("Tin nhắn trống".into()));
+    }
+    if body.chars().count() > MAX_MESSAGE_CHARS {
+        return Err(WebError::BadRequest(format!(
+            "Tin nhắn dài quá {MAX_MESSAGE_CHARS} ký tự"
+        )));
+    }
+    Ok(body)
+}
+
+async fn check_flood(state: &AppState, user: Id) -> WebResult<()> {
+    let now = db::now_ms();
+    if state.db.messages_sent_since(user, now - 60_000).await? >= MESSAGES_PER_MINUTE
+        || state
+            .db
+            .messages_sent_since(user, now - 24 * 3600 * 1000)
+            .await?
+            >= MESSAGES_PER_DAY
+    {
+        return Err(WebError::TooMany(
+            "Bạn gửi quá nhiều tin nhắn trong thời gian ngắn. Vui lòng chờ một lát rồi gửi tiếp."
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
+fn check_key(key: &str) -> WebResult<&str> {
+    let key = key.trim();
+    if key.is_empty() || key.len() > 64 {
+        return Err(WebError::BadRequest(
+            "Thiếu mã gửi tin; hãy tải lại trang".into(),
+        ));
+    }
+    Ok(key)
+}
+
+async fn compose(
+    State(state): State<AppState>,
+    s: Session,
+    Form(f): Form<MessageForm>,
+) -> WebResult<Redirect> {
+    let p = party(&state, &s, &f.school, &f.student, &f.with).await?;
+    let body = check_body(&f.body)?;
+    let key = check_key(&f.key)?;
+    check_flood(&state, s.user.id).await?;
+    let thread = state
+        .db
+        .open_thread(p.school.id, p.student.id, p.parent, p.staff)
+        .await?;
+    send(&state, &s, &thread, body, key).await?;
+    Ok(Redirect::to(&format!("/messages/{}", thread.id)))
+}
+
+async fn send(
+    state: &AppState,
+    s: &Session,
+    thread: &Thread,
+    body: &str,
+    key: &str,
+) -> WebResult<()> {
+    if thread.blocked {
+        return Err(WebError::Conflict(
+            "Nhà trường đã tạm khoá cuộc trao đổi này.".into(),
+        ));
+    }
+    state.db.post_message(thread, s.user.id, body, key).await?;
+    Ok(())
+}
+
+#[derive(Template)]
+#[template(path = "thread.html")]
+struct ThreadPage {
+    ctx: Ctx,
+    thread: Thread,
+    title: String,
+    messages: Vec<MessageView>,
+    me: Id,
+    seen_by_other: bool,
+    participant: bool,
+    key: String,
+}
+
+impl ThreadPage {
+    fn when(&self, ms: &i64) -> String {
+        format_ms(*ms)
+    }
+}
+
+/// Loads a conversation the actor takes part in, or moderates.
+async fn thread_for(state: &AppState, s: &Session, id: Id) -> WebResult<(Thread, bool)> {
+    let thread = match state.db.thread(id).await {
+        Ok(t) => t,
+        Err(db::DbError::NotFound) => return Err(WebError::Forbidden),
+        Err(e) => return Err(e.into()),
+    };
+    let participant = thread.parent_id == s.user.id || thread.staff_user_id == s.user.id;
+    if !participant {
+        let school = state.db.school(thread.school_id).await?;
+        s.require(Action::ModerateSchool, Target::School(&school.as_ref()))?;
+    }
+    Ok((thread, participant))
+}
+
+async fn thread_page(
+    State(state): State<AppState>,
+    s: Session,
+    Path(id): Path<Id>,
+) -> WebResult<Html<String>> {
+    let (thread, participant) = thread_for(&state, &s, id).await?;
+    let student = state
+        .db
+        .student(thread.school_id, thread.student_id, None)
+        .await?;
+    let other = if thread.parent_id == s.user.id {
+        thread.staff_user_id
+    } else {
+        thread.parent_id
+    };
+    let other_name = state.db.user(other).await?.full_name;
+    let messages = state.db.messages(id).await?;
+    let last_mine = messages
+        .iter()
+        .rev()
+        .find(|m| m.sender_id == s.user.id)
+        .map(|m| m.created_at);
+    let seen_by_other = match (last_mine, state.db.thread_read_at(id, other).await?) {
+        (Some(sent), Some(read)) => read >= sent,
+        _ => false,
+    };
+    if participant {
+        state.db.mark_thread_read(&thread, s.user.id).await?;
+        state
+            .db
+            .read_notifications_for(s.user.id, &format!("/messages/{id}"))
+            .await?;
+    }
+    render(&ThreadPage {
+        ctx: Ctx::new(&s, other_name.clone()),
+        title: format!("{other_name} · {}", student.full_name),
+        thread,
+        messages,
+        me: s.user.id,
+        seen_by_other,
+        participant,
+        key: uuid::Uuid::new_v4().to_string(),
+    })
+}
+
+async fn reply(
+    State(state): State<AppState>,
+    s: Session,
+    Path(id): Path<Id>,
+    Form(f): Form<MessageForm>,
+) -> WebResult<Redirect> {
+    let (thread, participant) = thread_for(&state, &s, id).await?;
+    if !participant {
+        return Err(WebError::Forbidden);
+    }
+    let body = check_body(&f.body)?;
+    let key = check_key(&f.key)?;
+    check_flood(&state, s.user.id).await?;
+    send(&state, &s, &thread, body, key).await?;
+    Ok(Redirect::to(&format!("/messages/{id}")))
+}
+
+async fn report(
+    State(state): State<AppState>,
+    s: Session,
+    Path((id, message)): Path<(Id, Id)>,
+) -> WebResult<Redirect> {
+    let (thread, participant) = thread_for(&state, &s, id).await?;
+    if !participant {
+        return Err(WebError::Forbidden);
+    }
+    state.db.report_message(&thread, message, s.user.id).await?;
+    Ok(Redirect::to(&format!("/messages/{id}?reported=1")))
+}
+
+#[derive(Template)]
+#[template(path = "moderation.html")]
+struct ModerationPage {
+    ctx: Ctx,
+    school: School,
+    reported: Vec<ReportedMessage>,
+}
+
+impl ModerationPage {
+    fn when(&self, ms: &i64) -> String {
+        format_ms(*ms)
+    }
+}
+
+async fn moderation_page(
+    State(state): State<AppState>,
+    s: Session,
+    Path(id): Path<Id>,
+    Query(q): Query<OkQuery>,
+) -> WebResult<Html<String>> {
+    let school = school_for(&state, &s, id, Action::ModerateSchool).await?;
+    render(&ModerationPage {
+        ctx: Ctx::new(&s, s.lang.t("nav-moderation"))
+            .with_notice(saved_notice(q.ok.as_deref(), s.lang))
+            .with_help("phu-huynh"),
+        reported: state.db.reported_messages(id).await?,
+        school,
+    })
+}
+
+/// A moderation decision.
+#[derive(Deserialize)]
+pub struct ModerateForm {
+    action: String,
+}
+
+async fn moderate_message(
+    State(state): State<AppState>,
+    s: Session,
+    Path((id, message)): Path<(Id, Id)>,
+    Form(f): Form<ModerateForm>,
+) -> WebResult<Redirect> {
+    school_for(&state, &s, id, Action::ModerateSchool).await?;
+    let hide = match f.action.as_str() {
+        "hide" => true,
+        "show" => false,
+        _ => return Err(WebError::BadRequest("Thao tác không hợp lệ".into())),
+    };
+    state
+        .db
+        .set_message_hidden(id, message, hide, s.user.id)
+        .await?;
+    Ok(Redirect::to(&format!("/schools/{id}/moderation?ok=1")))
+}
+
+async fn moderate_thread(
+    State(state): State<AppState>,
+    s: Session,
+    Path((id, thread)): Path<(Id, Id)>,
+    Form(f): Form<ModerateForm>,
+) -> WebResult<Redirect> {
+    school_for(&state, &s, id, Action::ModerateSchool).await?;
+    let block = match f.action.as_str() {
+        "block" => true,
+        "unblock" => false,
+        _ => return Err(WebError::BadRequest("Thao tác không hợp lệ".into())),
+    };
+    state
+        .db
+        .set_thread_blocked(id, thread, block, s.user.id)
+        .await?;
+    Ok(Redirect::to(&format!("/schools/{id}/moderation?ok=1")))
+}
+
+// ----- inbox -----
+
+#[derive(Template)]
+#[template(path = "inbox.html")]
+struct InboxPage {
+    ctx: Ctx,
+    items: Vec<Notification>,
+}
+
+impl InboxPage {
+    fn when(&self, ms: &i64) -> String {
+        format_ms(*ms)
+    }
+}
+
+async fn inbox_page(State(state): State<AppState>, s: Session) -> WebResult<Html<String>> {
+    render(&InboxPage {
+        ctx: Ctx::new(&s, s.lang.t("nav-inbox")),
+        items: state.db.notifications(s.user.id, 100).await?,
+    })
+}
+
+async fn open_notification(
+    State(state): State<AppState>,
+    s: Session,
+    Path(id): Path<Id>,
+) -> WebResult<Redirect> {
+    let link = match state.db.open_notification(s.user.id, id).await {
+        Ok(l) => l,
+        Err(db::DbError::NotFound) => return Err(WebError::Forbidden),
+        Err(e) => return Err(e.into()),
+    };
+    // Links are made by lophoc itself; never follow anything that leaves the site.
+    let link = if link.starts_with('/') && !link.starts_with("//") {
+        link
+    } else {
+        "/".into()
+    };
+    Ok(Redirect::to(&link))
+}
+
+async fn read_all(State(state): State<AppState>, s: Session) -> WebResult<Redirect> {
+    state.db.read_all_notifications(s.user.id).await?;
+    Ok(Redirect::to("/inbox"))
+}
