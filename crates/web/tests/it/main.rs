@@ -4,5 +4,6 @@
 mod access;
 mod accounts;
 mod api;
+mod family;
 mod harness;
 mod roster;

@@ -1,0 +1,481 @@
+//! Families: activation codes, conversations, announcements, inbox, moderation.
+
+use crate::harness::{TestApp, location};
+
+/// Issues activation codes for a class as its homeroom teacher and returns (phone, code) pairs.
+async fn codes_for_class(
+    app: &TestApp,
+    teacher: &reqwest::Client,
+    school: &str,
+    class: &str,
+) -> Vec<(String, String)> {
+    let page = teacher
+        .post(app.url(&format!("/schools/{school}/classes/{class}/parent-codes")))
+        .form(&[("x", "")])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    page.split("class=\"slip\"")
+        .skip(1)
+        .map(|slip| {
+            let codes: Vec<&str> = slip
+                .split("<code")
+                .skip(1)
+                .map(|c| c.split('>').nth(1).unwrap().split('<').next().unwrap())
+                .collect();
+            (codes[1].to_owned(), codes[2].to_owned())
+        })
+        .collect()
+}
+
+struct Class6A1 {
+    school: String,
+    class: String,
+    homeroom_login: String,
+}
+
+async fn class_6a1(app: &TestApp) -> Class6A1 {
+    let s = app.db.school_by_code("37THCSGV").await.unwrap();
+    let year = app.db.current_year(s.id).await.unwrap().unwrap();
+    let class = app
+        .db
+        .classes(s.id, year.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| c.name == "6A1")
+        .unwrap();
+    let homeroom = app
+        .db
+        .staff_member(s.id, class.homeroom_staff_id.unwrap())
+        .await
+        .unwrap();
+    Class6A1 {
+        school: s.id.to_string(),
+        class: class.id.to_string(),
+        homeroom_login: homeroom.username,
+    }
+}
+
+#[tokio::test]
+async fn a_parent_activates_with_a_one_time_code_and_consents() {
+    let app = TestApp::spawn().await;
+    let c = class_6a1(&app).await;
+    let teacher = app.login(&c.homeroom_login).await;
+    // A subject teacher of another class may not print codes for this one.
+    let other = app.login("tt.toan").await;
+    if c.homeroom_login != "tt.toan" {
+        let r = other
+            .post(app.url(&format!(
+                "/schools/{}/classes/{}/parent-codes",
+                c.school, c.class
+            )))
+            .form(&[("x", "")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 403);
+    }
+    let codes = codes_for_class(&app, &teacher, &c.school, &c.class).await;
+    assert!(
+        codes.len() >= 10,
+        "one code per parent without a password: {}",
+        codes.len()
+    );
+    let (phone, code) = codes[0].clone();
+    let anon = app.client();
+    let activate = |code: &str, consent: bool| {
+        let mut form = vec![
+            ("phone", phone.clone()),
+            ("code", code.to_owned()),
+            ("new", "Con-hoc-gioi-2026".to_owned()),
+            ("confirm", "Con-hoc-gioi-2026".to_owned()),
+        ];
+        if consent {
+            form.push(("consent", "1".into()));
+        }
+        anon.post(app.url("/activate")).form(&form).send()
+    };
+    // A wrong code, then no consent: refused, nothing changes.
+    let r = activate("ZZZZ-ZZZZ", true).await.unwrap();
+    assert_eq!(r.status(), 401);
+    assert!(r.text().await.unwrap().contains("không đúng"));
+    let r = activate(&code, false).await.unwrap();
+    assert_eq!(r.status(), 400);
+    // The code typed in lower case without the dash works.
+    let typed = code.replace('-', "").to_lowercase();
+    let r = activate(&typed, true).await.unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(location(&r), "/?ok=activated");
+    let home = app.get(&anon, "/").await.text().await.unwrap();
+    assert!(home.contains("dashboard-parent"));
+    let user = app.db.user_by_login(&phone).await.unwrap().unwrap();
+    let consents = app.db.consents(user.id).await.unwrap();
+    assert_eq!(consents.len(), 1);
+    assert_eq!(consents[0].0, "child_data_processing");
+    // The code cannot be used twice; the password works.
+    let r = activate(&code, true).await.unwrap();
+    assert_eq!(r.status(), 409);
+    app.login_as(&phone, "Con-hoc-gioi-2026").await;
+    let (_, r) = app.login_as(&phone, "Con-hoc-gioi-2026").await;
+    assert_eq!(r.status(), 303);
+}
+
+#[tokio::test]
+async fn codes_lock_after_five_wrong_tries_and_expire() {
+    let app = TestApp::spawn().await;
+    let c = class_6a1(&app).await;
+    let teacher = app.login(&c.homeroom_login).await;
+    let (phone, code) = codes_for_class(&app, &teacher, &c.school, &c.class)
+        .await
+        .remove(0);
+    let anon = app.client();
+    for _ in 0..5 {
+        let r = anon
+            .post(app.url("/activate"))
+            .form(&[
+                ("phone", phone.as_str()),
+                ("code", "AAAA-AAAA"),
+                ("new", "Mat-khau-moi-1"),
+                ("confirm", "Mat-khau-moi-1"),
+                ("consent", "1"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401);
+    }
+    let r = anon
+        .post(app.url("/activate"))
+        .form(&[
+            ("phone", phone.as_str()),
+            ("code", code.as_str()),
+            ("new", "Mat-khau-moi-1"),
+            ("confirm", "Mat-khau-moi-1"),
+            ("consent", "1"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        429,
+        "the right code no longer works after five wrong tries"
+    );
+    assert!(r.text().await.unwrap().contains("mã mới"));
+    // A new code replaces the locked one.
+    let fresh: Vec<_> = codes_for_class(&app, &teacher, &c.school, &c.class).await;
+    let (_, new_code) = fresh.into_iter().find(|(p, _)| *p == phone).unwrap();
+    let r = anon
+        .post(app.url("/activate"))
+        .form(&[
+            ("phone", phone.as_str()),
+            ("code", new_code.as_str()),
+            ("new", "Mat-khau-moi-1"),
+            ("confirm", "Mat-khau-moi-1"),
+            ("consent", "1"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+}
+
+#[tokio::test]
+async fn parents_and_teachers_talk_about_one_child_only() {
+    let app = TestApp::spawn().await;
+    let thcs = app.db.school_by_code("37THCSGV").await.unwrap();
+    let hs = app.db.user_by_username("hs.demo").await.unwrap();
+    let child = app.db.student_by_user(hs.id).await.unwrap().unwrap();
+    let parent = app.login("0912000001").await;
+    let page = app
+        .get(
+            &parent,
+            &format!("/schools/{}/students/{}", thcs.id, child.id),
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("data-nav=\"message-teacher\""));
+    let staff = app
+        .db
+        .class_staff(thcs.id, child.class_id.unwrap())
+        .await
+        .unwrap();
+    let (teacher_id, teacher_name, _) = staff[0].clone();
+    let teacher_login = app.db.user(teacher_id).await.unwrap().username;
+
+    // The parent writes; a retried send (same key) is stored once.
+    let compose = app.url("/messages/new");
+    let form = [
+        ("school", thcs.id.to_string()),
+        ("student", child.id.to_string()),
+        ("with", teacher_id.to_string()),
+        (
+            "body",
+            "Thưa cô, cháu bị ốm, xin phép nghỉ học hôm nay.".to_owned(),
+        ),
+        ("key", "k-1".to_owned()),
+    ];
+    let r = parent.post(&compose).form(&form).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    let thread_url = location(&r);
+    parent.post(&compose).form(&form).send().await.unwrap();
+    let thread_id: uuid::Uuid = thread_url.trim_start_matches("/messages/").parse().unwrap();
+    assert_eq!(app.db.messages(thread_id).await.unwrap().len(), 1);
+
+    // The teacher sees it in the inbox and the conversation list, reads and answers.
+    let teacher = app.login(&teacher_login).await;
+    let inbox = app.get(&teacher, "/inbox").await.text().await.unwrap();
+    assert!(inbox.contains("Tin nhắn mới"));
+    let list = app.get(&teacher, "/messages").await.text().await.unwrap();
+    assert!(list.contains(&child.full_name) && list.contains("tin mới"));
+    let page = app.get(&teacher, &thread_url).await.text().await.unwrap();
+    assert!(page.contains("xin phép nghỉ học"));
+    let r = teacher
+        .post(app.url(&thread_url))
+        .form(&[
+            ("body", "Cô đã nhận tin, chúc cháu mau khỏe."),
+            ("key", "k-2"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let page = app.get(&parent, &thread_url).await.text().await.unwrap();
+    assert!(
+        page.contains("mau khỏe") && page.contains("Đã xem"),
+        "the teacher read the parent's message"
+    );
+    assert!(page.contains(&teacher_name));
+
+    // Nobody else can read or write in it, or open a channel to another family's child.
+    let other_parent = app.login("ht.thcs").await; // a manager may read (moderation) but not write
+    let r = other_parent
+        .post(app.url(&thread_url))
+        .form(&[("body", "chen ngang"), ("key", "k-3")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let stranger = app.login("gv2.37thgv01").await;
+    assert_eq!(app.get(&stranger, &thread_url).await.status(), 403);
+    let year = app.db.current_year(thcs.id).await.unwrap().map(|y| y.id);
+    let classmates = app
+        .db
+        .students(thcs.id, year, &Default::default())
+        .await
+        .unwrap();
+    let other_child = classmates
+        .iter()
+        .find(|s| s.class_id == child.class_id && s.id != child.id)
+        .unwrap();
+    let r = parent
+        .post(&compose)
+        .form(&[
+            ("school", thcs.id.to_string()),
+            ("student", other_child.id.to_string()),
+            ("with", teacher_id.to_string()),
+            ("body", "hi".to_owned()),
+            ("key", "k-4".to_owned()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let outsider = app.db.user_by_username("gv2.37thgv01").await.unwrap();
+    let r = parent
+        .post(&compose)
+        .form(&[
+            ("school", thcs.id.to_string()),
+            ("student", child.id.to_string()),
+            ("with", outsider.id.to_string()),
+            ("body", "hi".to_owned()),
+            ("key", "k-5".to_owned()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403, "only teachers of the child's class");
+
+    // Report, moderation and blocking.
+    let msgs = app.db.messages(thread_id).await.unwrap();
+    let teacher_msg = msgs.iter().find(|m| m.sender_id == teacher_id).unwrap();
+    let r = parent
+        .post(app.url(&format!("{thread_url}/report/{}", teacher_msg.id)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let principal = app.login("ht.thcs").await;
+    let queue = app
+        .get(&principal, &format!("/schools/{}/moderation", thcs.id))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(queue.contains("mau khỏe"));
+    assert_eq!(
+        app.get(&teacher, &format!("/schools/{}/moderation", thcs.id))
+            .await
+            .status(),
+        403
+    );
+    let r = principal
+        .post(app.url(&format!(
+            "/schools/{}/moderation/threads/{thread_id}",
+            thcs.id
+        )))
+        .form(&[("action", "block")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let r = parent
+        .post(app.url(&thread_url))
+        .form(&[("body", "Con cảm ơn cô"), ("key", "k-6")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 409);
+    assert!(r.text().await.unwrap().contains("tạm khoá"));
+}
+
+#[tokio::test]
+async fn message_flooding_is_refused() {
+    let app = TestApp::spawn().await;
+    let thcs = app.db.school_by_code("37THCSGV").await.unwrap();
+    let hs = app.db.user_by_username("hs.demo").await.unwrap();
+    let child = app.db.student_by_user(hs.id).await.unwrap().unwrap();
+    let (teacher_id, _, _) = app
+        .db
+        .class_staff(thcs.id, child.class_id.unwrap())
+        .await
+        .unwrap()
+        .remove(0);
+    let parent = app.login("0912000001").await;
+    let mut statuses = Vec::new();
+    for i in 0..12 {
+        let r = parent
+            .post(app.url("/messages/new"))
+            .form(&[
+                ("school", thcs.id.to_string()),
+                ("student", child.id.to_string()),
+                ("with", teacher_id.to_string()),
+                ("body", format!("tin {i}")),
+                ("key", format!("flood-{i}")),
+            ])
+            .send()
+            .await
+            .unwrap();
+        statuses.push(r.status().as_u16());
+    }
+    assert_eq!(statuses.iter().filter(|s| **s == 303).count(), 10);
+    assert_eq!(statuses[11], 429);
+    // Empty and oversized messages are refused with a message.
+    let r = parent
+        .post(app.url("/messages/new"))
+        .form(&[
+            ("school", thcs.id.to_string()),
+            ("student", child.id.to_string()),
+            ("with", teacher_id.to_string()),
+            ("body", "x".repeat(2001)),
+            ("key", "big".to_owned()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+}
+
+#[tokio::test]
+async fn announcements_reach_the_class_parents_with_read_receipts() {
+    let app = TestApp::spawn().await;
+    let c = class_6a1(&app).await;
+    let teacher = app.login(&c.homeroom_login).await;
+    let r = teacher
+        .post(app.url(&format!(
+            "/schools/{}/classes/{}/announcements",
+            c.school, c.class
+        )))
+        .form(&[
+            ("title", "Họp phụ huynh cuối học kỳ I"),
+            (
+                "body",
+                "Kính mời quý phụ huynh dự họp lúc 7h30 Chủ nhật 10/01 tại phòng 6A1.",
+            ),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let class_page = app
+        .get(
+            &teacher,
+            &format!("/schools/{}/classes/{}", c.school, c.class),
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(class_page.contains("Họp phụ huynh cuối học kỳ I"));
+    let school: uuid::Uuid = c.school.parse().unwrap();
+    let class: uuid::Uuid = c.class.parse().unwrap();
+    let a = app
+        .db
+        .class_announcements(school, class)
+        .await
+        .unwrap()
+        .remove(0);
+    assert!(a.recipients >= 18);
+    assert_eq!(a.read, 0);
+
+    // The demo parent has a child in 6A1: it is in the inbox; opening it counts as read.
+    let parent = app.login("0912000001").await;
+    let inbox = app.get(&parent, "/inbox").await.text().await.unwrap();
+    assert!(inbox.contains("Họp phụ huynh cuối học kỳ I"));
+    let page = app
+        .get(&parent, &format!("/announcements/{}", a.id))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("7h30"));
+    assert!(
+        !page.contains("data-readers"),
+        "parents do not see who else read"
+    );
+    let a = app.db.announcement(a.id).await.unwrap();
+    assert_eq!(a.read, 1);
+    let readers = app
+        .get(&teacher, &format!("/announcements/{}", a.id))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(readers.contains("data-readers") && readers.contains("đã đọc lúc"));
+
+    // Parents of other classes and staff of other classes cannot open it; students cannot post.
+    let outsider = app.login("gv2.37thgv01").await;
+    assert_eq!(
+        app.get(&outsider, &format!("/announcements/{}", a.id))
+            .await
+            .status(),
+        403
+    );
+    let student = app.login("hs.demo").await;
+    let r = student
+        .post(app.url(&format!(
+            "/schools/{}/classes/{}/announcements",
+            c.school, c.class
+        )))
+        .form(&[("title", "x"), ("body", "y")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+}
