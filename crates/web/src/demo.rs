@@ -395,8 +395,8 @@ pub async fn load(db: &Db) -> anyhow::Result<Vec<DemoLogin>> {
             });
         }
     }
-    // The demo parent: father of the demo student (already linked by phone 0912000001 in the
-    // first school) and, to show several children, of a pupil at the THCS too.
+    // The demo parent (0912000001): father of a pupil of the first, primary school, and
+    // guardian of the demo student at the THCS, to show children in two schools.
     let parent = db
         .user_by_login("0912000001")
         .await?
@@ -425,7 +425,7 @@ pub async fn load(db: &Db) -> anyhow::Result<Vec<DemoLogin>> {
         guardians: vec![(
             Some(parent.full_name.clone()),
             "0912000001".into(),
-            "Cha".into(),
+            "Người giám hộ".into(),
         )],
     };
     db.apply_roster(thcs.id, thcs_year.id, &[row], None, None)

@@ -159,6 +159,7 @@ pub(crate) async fn class_people(
 #[template(path = "parent_codes.html")]
 struct CodesPage {
     ctx: Ctx,
+    activate_url: String,
     back: String,
     class_name: String,
     school_name: String,
@@ -176,6 +177,7 @@ pub struct CodesForm {
 async fn issue_codes(
     State(state): State<AppState>,
     s: Session,
+    headers: HeaderMap,
     Path((id, class_id)): Path<(Id, Id)>,
     Form(f): Form<CodesForm>,
 ) -> WebResult<Response> {
@@ -207,7 +209,22 @@ async fn issue_codes(
         .db
         .issue_activation_codes(id, &codes, expires_at, Some(s.user.id))
         .await?;
+    // The slip carries the address parents type, as this server is reached.
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| {
+            h.chars()
+                .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c))
+        })
+        .unwrap_or("localhost");
+    let scheme = if state.config.secure_cookies {
+        "https"
+    } else {
+        "http"
+    };
     Ok(render(&CodesPage {
+        activate_url: format!("{scheme}://{host}/activate"),
         ctx: Ctx::new(&s, s.lang.t("codes-title")).with_help("phu-huynh"),
         back: format!("/schools/{id}/classes/{class_id}"),
         class_name: cp.class.name,
