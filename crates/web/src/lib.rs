@@ -117,6 +117,8 @@ impl App {
                     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'",
                 ),
             ))
+            // Pages are text: gzip makes them several times smaller on 3G.
+            .layer(tower_http::compression::CompressionLayer::new())
             .layer(tower_http::catch_panic::CatchPanicLayer::new())
             .with_state(state.clone());
         Self { state, router }

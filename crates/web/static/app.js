@@ -38,3 +38,7 @@ if (upload) {
     if (button) setTimeout(() => { button.disabled = true; }, 0);
   });
 }
+// Installable as an app (PWA); the worker only caches static assets and an offline notice.
+if ("serviceWorker" in navigator) {
+  window.addEventListener("load", () => { navigator.serviceWorker.register("/sw.js").catch(() => {}); });
+}

@@ -345,3 +345,6 @@ class-announce-send = Send the announcement
 student-message-parent = Send a message
 student-teachers = Your child's teachers
 student-message-teacher = Message the teacher
+offline-title = No connection
+offline-text = Your phone has no network connection. Work and messages already sent are safe on the server; try again when you are back online.
+offline-retry = Try again

@@ -345,3 +345,6 @@ class-announce-send = Gửi thông báo
 student-message-parent = Nhắn tin
 student-teachers = Giáo viên của con
 student-message-teacher = Nhắn giáo viên
+offline-title = Không có mạng
+offline-text = Điện thoại đang không có kết nối mạng. Bài làm và tin nhắn đã gửi thành công vẫn được lưu trên máy chủ; hãy thử lại khi có mạng.
+offline-retry = Thử lại

@@ -18,6 +18,9 @@ pub fn router() -> Router<AppState> {
         .route("/metrics", get(metrics))
         .route("/static/{file}", get(asset))
         .route("/lang/{code}", get(set_lang))
+        .route("/manifest.webmanifest", get(manifest))
+        .route("/sw.js", get(service_worker))
+        .route("/offline", get(offline))
 }
 
 async fn healthz(State(state): State<AppState>) -> Response {
@@ -46,6 +49,8 @@ async fn metrics(
 
 const CSS: &str = include_str!("../../static/app.css");
 const JS: &str = include_str!("../../static/app.js");
+const ICON: &str = include_str!("../../static/icon.svg");
+const SW: &str = include_str!("../../static/sw.js");
 
 /// A short hash of the assets: pages link `app.css?v=…`, so a new binary busts the year-long
 /// browser cache exactly when an asset changed.
@@ -64,6 +69,7 @@ async fn asset(Path(file): Path<String>) -> Response {
     let (body, ctype) = match file.as_str() {
         "app.css" => (CSS, "text/css; charset=utf-8"),
         "app.js" => (JS, "text/javascript; charset=utf-8"),
+        "icon.svg" => (ICON, "image/svg+xml"),
         _ => return StatusCode::NOT_FOUND.into_response(),
     };
     (
@@ -94,4 +100,52 @@ async fn set_lang(Path(code): Path<String>, headers: HeaderMap) -> Response {
         Redirect::to(&back),
     )
         .into_response()
+}
+
+/// The web app manifest: lophoc installs on a phone's home screen like an app.
+async fn manifest(headers: HeaderMap) -> Response {
+    let lang = crate::i18n::Lang::from_headers(&headers);
+    let body = serde_json::json!({
+        "name": "lophoc",
+        "short_name": "lophoc",
+        "description": lang.t("login-intro"),
+        "lang": lang.code(),
+        "start_url": "/",
+        "scope": "/",
+        "display": "standalone",
+        "background_color": "#ffffff",
+        "theme_color": "#0b5cad",
+        "icons": [{ "src": "/static/icon.svg", "sizes": "any", "type": "image/svg+xml", "purpose": "any" }],
+    });
+    (
+        [(header::CONTENT_TYPE, "application/manifest+json")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+/// The service worker, served from the root so that it may control every page.
+async fn service_worker() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            // Browsers check for a new worker on their own; keep it uncached so they see it.
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        SW,
+    )
+        .into_response()
+}
+
+#[derive(askama::Template)]
+#[template(path = "offline.html")]
+struct OfflinePage {
+    ctx: crate::view::Ctx,
+}
+
+async fn offline(headers: HeaderMap) -> Result<axum::response::Html<String>, WebError> {
+    let lang = crate::i18n::Lang::from_headers(&headers);
+    crate::view::render(&OfflinePage {
+        ctx: crate::view::Ctx::anonymous(lang, lang.t("offline-title")),
+    })
 }

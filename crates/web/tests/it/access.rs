@@ -189,6 +189,16 @@ async fn api_answers_json_and_describes_itself() {
     // The commune officer sees exactly the two schools of the commune.
     assert_eq!(schools.len(), 2, "{schools:?}");
     assert_eq!(app.get(&anon, "/healthz").await.status(), 200);
+    // Installable as an app: a manifest, a service worker at the root, an offline page.
+    let manifest: serde_json::Value = app
+        .get(&anon, "/manifest.webmanifest")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(manifest["start_url"], "/");
+    assert_eq!(app.get(&anon, "/sw.js").await.status(), 200);
+    assert_eq!(app.get(&anon, "/offline").await.status(), 200);
     // Metrics: allowed from the machine itself.
     assert_eq!(app.get(&anon, "/metrics").await.status(), 200);
 }
