@@ -182,24 +182,32 @@ pub(crate) async fn notify_all<'c>(
     body: &str,
     link: &str,
 ) -> DbResult<()> {
-    let now = now_ms();
+    // The inbox item and its delivery job are written together: once the change that caused
+    // them commits, the worker will deliver them, even across a crash.
+    let now = now_ms().to_string();
+    let mut notes = Vec::with_capacity(users.len());
+    let mut jobs = Vec::with_capacity(users.len());
     for u in users {
-        sqlx::query(
-            "INSERT INTO notifications (id, user_id, school_id, kind, title, body, link, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(new_id().to_string())
-        .bind(u.to_string())
-        .bind(school_id.map(|s| s.to_string()))
-        .bind(kind)
-        .bind(title)
-        .bind(body)
-        .bind(link)
-        .bind(now)
-        .execute(&mut **tx)
-        .await?;
+        let id = new_id().to_string();
+        notes.push(vec![
+            Some(id.clone()),
+            Some(u.to_string()),
+            school_id.map(|s| s.to_string()),
+            Some(kind.to_owned()),
+            Some(title.to_owned()),
+            Some(body.to_owned()),
+            Some(link.to_owned()),
+            Some(now.clone()),
+        ]);
+        jobs.push(crate::jobs::job_row("deliver", &id, now_ms()));
     }
-    Ok(())
+    crate::insert_many(
+        tx,
+        "INSERT INTO notifications (id, user_id, school_id, kind, title, body, link, created_at)",
+        &notes,
+    )
+    .await?;
+    crate::insert_many(tx, crate::jobs::JOB_INSERT, &jobs).await
 }
 
 impl Db {
@@ -810,14 +818,22 @@ impl Db {
         .bind(now)
         .execute(&mut *tx)
         .await?;
-        for u in &recipients {
-            sqlx::query("INSERT INTO announcement_recipients (school_id, announcement_id, user_id) VALUES ($1, $2, $3)")
-                .bind(school_id.to_string())
-                .bind(id.to_string())
-                .bind(u.to_string())
-                .execute(&mut *tx)
-                .await?;
-        }
+        let rows: Vec<Vec<Option<String>>> = recipients
+            .iter()
+            .map(|u| {
+                vec![
+                    Some(school_id.to_string()),
+                    Some(id.to_string()),
+                    Some(u.to_string()),
+                ]
+            })
+            .collect();
+        crate::insert_many(
+            &mut tx,
+            "INSERT INTO announcement_recipients (school_id, announcement_id, user_id)",
+            &rows,
+        )
+        .await?;
         notify_all(
             &mut tx,
             &recipients,
@@ -1019,5 +1035,189 @@ impl Db {
             .execute(self.pool())
             .await?;
         Ok(())
+    }
+}
+
+/// How a user wants to be told, and when not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Prefs {
+    /// Send email (when the account has an address).
+    pub email: bool,
+    /// Send Zalo messages (to the account's phone).
+    pub zalo: bool,
+    /// Quiet hours start (hour 0–23, Vietnam time): nothing is sent until `quiet_end`.
+    pub quiet_start: u8,
+    /// Quiet hours end.
+    pub quiet_end: u8,
+}
+
+impl Default for Prefs {
+    fn default() -> Self {
+        Self {
+            email: true,
+            zalo: true,
+            quiet_start: 21,
+            quiet_end: 6,
+        }
+    }
+}
+
+/// What the worker needs to deliver one notification.
+#[derive(Debug, Clone)]
+pub struct Outgoing {
+    /// The notification.
+    pub notification: Notification,
+    /// Its school, if any.
+    pub school_id: Option<Id>,
+    /// Recipient's account.
+    pub user_id: Id,
+    /// Recipient's name.
+    pub full_name: String,
+    /// Recipient's email.
+    pub email: Option<String>,
+    /// Recipient's phone.
+    pub phone: Option<String>,
+    /// Recipient's preferences.
+    pub prefs: Prefs,
+}
+
+impl Db {
+    /// A user's notification preferences (defaults when never set).
+    pub async fn prefs(&self, user_id: Id) -> DbResult<Prefs> {
+        let row = sqlx::query(
+            "SELECT email, zalo, quiet_start, quiet_end FROM notification_prefs WHERE user_id = $1",
+        )
+        .bind(user_id.to_string())
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(match row {
+            Some(r) => Prefs {
+                email: get_bool(&r, "email")?,
+                zalo: get_bool(&r, "zalo")?,
+                quiet_start: get_i64(&r, "quiet_start")?.clamp(0, 23) as u8,
+                quiet_end: get_i64(&r, "quiet_end")?.clamp(0, 23) as u8,
+            },
+            None => Prefs::default(),
+        })
+    }
+
+    /// Saves a user's notification preferences.
+    pub async fn set_prefs(&self, user_id: Id, p: Prefs) -> DbResult<()> {
+        sqlx::query(
+            "INSERT INTO notification_prefs (user_id, email, zalo, quiet_start, quiet_end, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (user_id) DO UPDATE SET email = excluded.email, \
+             zalo = excluded.zalo, quiet_start = excluded.quiet_start, quiet_end = excluded.quiet_end, \
+             updated_at = excluded.updated_at",
+        )
+        .bind(user_id.to_string())
+        .bind(i64::from(p.email))
+        .bind(i64::from(p.zalo))
+        .bind(i64::from(p.quiet_start))
+        .bind(i64::from(p.quiet_end))
+        .bind(now_ms())
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Everything needed to deliver a notification.
+    pub async fn outgoing(&self, notification_id: Id) -> DbResult<Outgoing> {
+        let r = sqlx::query(
+            "SELECT n.id, n.kind, n.title, n.body, n.link, n.created_at, n.school_id, n.user_id, \
+             CASE WHEN n.read_at IS NULL THEN 0 ELSE 1 END AS is_read, u.full_name, u.email, u.phone \
+             FROM notifications n JOIN users u ON u.id = n.user_id WHERE n.id = $1",
+        )
+        .bind(notification_id.to_string())
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or(DbError::NotFound)?;
+        let user_id = get_id(&r, "user_id")?;
+        Ok(Outgoing {
+            notification: Notification {
+                id: get_id(&r, "id")?,
+                kind: get_str(&r, "kind")?,
+                title: get_str(&r, "title")?,
+                body: get_str(&r, "body")?,
+                link: get_str(&r, "link")?,
+                created_at: get_i64(&r, "created_at")?,
+                read: get_bool(&r, "is_read")?,
+            },
+            school_id: crate::get_opt_id(&r, "school_id")?,
+            user_id,
+            full_name: get_str(&r, "full_name")?,
+            email: get_opt_str(&r, "email")?,
+            phone: get_opt_str(&r, "phone")?,
+            prefs: self.prefs(user_id).await?,
+        })
+    }
+
+    /// Records the outcome of one delivery attempt on one channel.
+    pub async fn record_delivery(
+        &self,
+        notification_id: Id,
+        channel: &str,
+        status: &str,
+        detail: &str,
+    ) -> DbResult<()> {
+        sqlx::query("INSERT INTO deliveries (id, notification_id, channel, status, detail, at) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(new_id().to_string())
+            .bind(notification_id.to_string())
+            .bind(channel)
+            .bind(status)
+            .bind(detail.chars().take(500).collect::<String>())
+            .bind(now_ms())
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// The delivery record of a notification: (channel, status, detail, unix ms), oldest first.
+    pub async fn deliveries(
+        &self,
+        notification_id: Id,
+    ) -> DbResult<Vec<(String, String, String, i64)>> {
+        let rows = sqlx::query("SELECT channel, status, detail, at FROM deliveries WHERE notification_id = $1 ORDER BY at, id")
+            .bind(notification_id.to_string())
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    get_str(r, "channel")?,
+                    get_str(r, "status")?,
+                    get_str(r, "detail")?,
+                    get_i64(r, "at")?,
+                ))
+            })
+            .collect()
+    }
+}
+
+impl Db {
+    /// Sets (or clears) the email address of an account, refusing one used by another account.
+    pub async fn set_email(&self, user_id: Id, email: Option<&str>) -> DbResult<()> {
+        sqlx::query("UPDATE users SET email = $2 WHERE id = $1")
+            .bind(user_id.to_string())
+            .bind(email)
+            .execute(self.pool())
+            .await
+            .map_err(|e| {
+                crate::conflict_on_unique(e, "Email này đã được dùng cho một tài khoản khác")
+            })?;
+        Ok(())
+    }
+
+    /// How many deliveries of an announcement went out on each channel: (channel, sent).
+    pub async fn announcement_deliveries(&self, id: Id) -> DbResult<Vec<(String, i64)>> {
+        let rows = sqlx::query(
+            "SELECT d.channel, COUNT(*) AS n FROM deliveries d JOIN notifications n ON n.id = d.notification_id \
+             WHERE n.link = $1 AND d.status = 'sent' GROUP BY d.channel ORDER BY d.channel",
+        )
+        .bind(format!("/announcements/{id}"))
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| Ok((get_str(r, "channel")?, get_i64(r, "n")?)))
+            .collect()
     }
 }

@@ -9,6 +9,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod family;
+pub mod jobs;
 pub mod org;
 pub mod roster;
 pub mod school;
@@ -206,4 +207,41 @@ pub(crate) fn conflict_on_unique(e: sqlx::Error, msg: &str) -> DbError {
         sqlx::Error::Database(db) if db.is_unique_violation() => DbError::Conflict(msg.to_owned()),
         _ => DbError::Sqlx(e),
     }
+}
+
+/// Inserts many rows with multi-row `INSERT … VALUES (…), (…)` statements of at most 100 rows,
+/// so a fan-out to thousands of parents is a few round trips, not thousands.
+pub(crate) async fn insert_many<'c>(
+    tx: &mut sqlx::Transaction<'c, sqlx::Any>,
+    head: &str,
+    rows: &[Vec<Option<String>>],
+) -> DbResult<()> {
+    for chunk in rows.chunks(100) {
+        let width = chunk.first().map_or(0, Vec::len);
+        let mut sql = String::from(head);
+        sql.push_str(" VALUES ");
+        let mut n = 0;
+        for (i, _) in chunk.iter().enumerate() {
+            if i > 0 {
+                sql.push(',');
+            }
+            sql.push('(');
+            for j in 0..width {
+                if j > 0 {
+                    sql.push(',');
+                }
+                n += 1;
+                sql.push_str(&format!("${n}"));
+            }
+            sql.push(')');
+        }
+        let mut q = sqlx::query(&sql);
+        for row in chunk {
+            for v in row {
+                q = q.bind(v.clone());
+            }
+        }
+        q.execute(&mut **tx).await?;
+    }
+    Ok(())
 }

@@ -24,6 +24,25 @@ pub struct Config {
     pub log_format: String,
     /// Log filter, e.g. "info" or "lophoc=debug,info".
     pub log_level: String,
+    /// The address users reach lophoc at (links in emails and Zalo messages); default
+    /// `http://<listen>`.
+    pub public_url: String,
+    /// SMTP server for email, `smtp://user:pass@host:587`; empty: email goes to `<data>/outbox`.
+    #[serde(skip_serializing, default = "empty_secret")]
+    pub smtp_url: secrecy::SecretString,
+    /// Sender of email.
+    pub mail_from: String,
+    /// Zalo ZNS endpoint; the channel is on when an access token is set.
+    pub zalo_endpoint: String,
+    /// Zalo Official Account access token.
+    #[serde(skip_serializing, default = "empty_secret")]
+    pub zalo_access_token: secrecy::SecretString,
+    /// Zalo ZNS template id (title, content, link).
+    pub zalo_template_id: String,
+}
+
+fn empty_secret() -> secrecy::SecretString {
+    secrecy::SecretString::from("")
 }
 
 impl Default for Config {
@@ -36,6 +55,12 @@ impl Default for Config {
             trust_proxy: false,
             log_format: "text".into(),
             log_level: "info".into(),
+            public_url: String::new(),
+            smtp_url: secrecy::SecretString::from(""),
+            mail_from: "lophoc <no-reply@lophoc.local>".into(),
+            zalo_endpoint: "https://business.openapi.zalo.me/message/template".into(),
+            zalo_access_token: secrecy::SecretString::from(""),
+            zalo_template_id: String::new(),
         }
     }
 }
@@ -100,9 +125,25 @@ impl Config {
 
     /// The web layer's settings.
     pub fn web(&self) -> web::WebConfig {
+        use secrecy::ExposeSecret;
+        let zalo =
+            (!self.zalo_access_token.expose_secret().is_empty()).then(|| web::notify::ZaloConfig {
+                endpoint: self.zalo_endpoint.clone(),
+                access_token: self.zalo_access_token.expose_secret().to_owned(),
+                template_id: self.zalo_template_id.clone(),
+            });
         web::WebConfig {
             secure_cookies: self.cookie_secure,
             trust_proxy: self.trust_proxy,
+            outbox_dir: Some(self.data_dir.join("outbox")),
+            smtp_url: (!self.smtp_url.expose_secret().is_empty()).then(|| self.smtp_url.clone()),
+            mail_from: self.mail_from.clone(),
+            zalo,
+            public_url: if self.public_url.is_empty() {
+                format!("http://{}", self.listen)
+            } else {
+                self.public_url.clone()
+            },
             ..web::WebConfig::default()
         }
     }

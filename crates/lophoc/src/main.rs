@@ -239,7 +239,7 @@ async fn serve(config: Config, demo: bool) -> Result<()> {
         .await
         .with_context(|| format!("không mở được cổng {} (LOPHOC_LISTEN)", config.listen))?;
     let addr = listener.local_addr()?;
-    let app = web::App::build(db.clone(), config.web());
+    let app = web::App::build(db.clone(), config.web())?;
     println!(
         "\nlophoc đang chạy: http://{addr}  (khởi động {} ms)",
         started.elapsed().as_millis()

@@ -12,6 +12,7 @@ pub mod demo;
 pub mod error;
 pub mod i18n;
 pub mod imports;
+pub mod notify;
 pub mod pages;
 pub mod view;
 
@@ -35,6 +36,20 @@ pub struct WebConfig {
     pub session_ttl: Duration,
     /// Largest accepted upload (roster files).
     pub max_upload_bytes: usize,
+    /// Where email goes when no SMTP server is set: `.eml` files in this folder.
+    pub outbox_dir: Option<std::path::PathBuf>,
+    /// SMTP server (`smtp://user:pass@host:587`); takes precedence over the outbox.
+    pub smtp_url: Option<secrecy::SecretString>,
+    /// Sender of email.
+    pub mail_from: String,
+    /// Zalo ZNS settings, if the channel is on.
+    pub zalo: Option<notify::ZaloConfig>,
+    /// The address users reach lophoc at, for links in messages.
+    pub public_url: String,
+    /// Run the background worker inside the web process.
+    pub run_worker: bool,
+    /// First wait before retrying a failed delivery (doubles each time).
+    pub retry_base_ms: i64,
 }
 
 impl Default for WebConfig {
@@ -44,6 +59,13 @@ impl Default for WebConfig {
             trust_proxy: false,
             session_ttl: Duration::from_secs(14 * 24 * 3600),
             max_upload_bytes: office::roster::MAX_FILE_BYTES,
+            outbox_dir: None,
+            smtp_url: None,
+            mail_from: "lophoc <no-reply@lophoc.local>".into(),
+            zalo: None,
+            public_url: "http://localhost:8080".into(),
+            run_worker: true,
+            retry_base_ms: 30_000,
         }
     }
 }
@@ -68,6 +90,31 @@ pub struct App {
     /// Shared state.
     pub state: AppState,
     router: Router,
+    worker: notify::Worker,
+}
+
+impl WebConfig {
+    /// The delivery channels these settings turn on.
+    pub fn notifiers(&self) -> anyhow::Result<Vec<Arc<dyn notify::Notifier>>> {
+        use secrecy::ExposeSecret;
+        let mut out: Vec<Arc<dyn notify::Notifier>> = Vec::new();
+        match (&self.smtp_url, &self.outbox_dir) {
+            (Some(url), _) => out.push(Arc::new(
+                notify::EmailNotifier::smtp(url.expose_secret(), &self.mail_from)
+                    .map_err(|e| anyhow::anyhow!("smtp_url / mail_from không hợp lệ: {e}"))?,
+            )),
+            (None, Some(dir)) => out.push(Arc::new(
+                notify::EmailNotifier::outbox(dir.clone(), &self.mail_from).map_err(|e| {
+                    anyhow::anyhow!("outbox {} / mail_from không hợp lệ: {e}", dir.display())
+                })?,
+            )),
+            (None, None) => {}
+        }
+        if let Some(z) = &self.zalo {
+            out.push(Arc::new(notify::ZaloNotifier::new(z.clone())));
+        }
+        Ok(out)
+    }
 }
 
 fn metrics_handle() -> PrometheusHandle {
@@ -83,8 +130,11 @@ fn metrics_handle() -> PrometheusHandle {
 }
 
 impl App {
-    /// Builds the application on an open, migrated database.
-    pub fn build(db: Db, config: WebConfig) -> Self {
+    /// Builds the application on an open, migrated database; refuses bad delivery settings.
+    pub fn build(db: Db, config: WebConfig) -> anyhow::Result<Self> {
+        let worker =
+            notify::Worker::new(db.clone(), config.notifiers()?, config.public_url.clone())
+                .with_retry_base(config.retry_base_ms);
         let state = AppState {
             db,
             config: Arc::new(config),
@@ -121,7 +171,16 @@ impl App {
             .layer(tower_http::compression::CompressionLayer::new())
             .layer(tower_http::catch_panic::CatchPanicLayer::new())
             .with_state(state.clone());
-        Self { state, router }
+        Ok(Self {
+            state,
+            router,
+            worker,
+        })
+    }
+
+    /// The background worker (tests drive it with `run_once`).
+    pub fn worker(&self) -> notify::Worker {
+        self.worker.clone()
     }
 
     /// The router, for serving or for in-process tests.
@@ -145,6 +204,12 @@ impl App {
                 }
             }
         });
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let worker = if self.state.config.run_worker {
+            Some(tokio::spawn(self.worker.clone().run(stopped)))
+        } else {
+            None
+        };
         let result = axum::serve(
             listener,
             self.router
@@ -153,6 +218,11 @@ impl App {
         .with_graceful_shutdown(shutdown)
         .await;
         purger.abort();
+        // Let the worker finish the job in hand; the queue keeps the rest for next time.
+        let _ = stop.send(true);
+        if let Some(w) = worker {
+            let _ = w.await;
+        }
         result
     }
 }

@@ -171,6 +171,11 @@ impl Ctx {
             },
         );
         links.push(NavLink {
+            href: "/account/notifications".into(),
+            label: t("nav-notify-settings"),
+            key: "notify-settings",
+        });
+        links.push(NavLink {
             href: "/account/password".into(),
             label: t("nav-password"),
             key: "password",

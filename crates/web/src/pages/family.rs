@@ -65,6 +65,7 @@ pub fn router() -> Router<AppState> {
             post(moderate_thread),
         )
         .route("/inbox", get(inbox_page))
+        .route("/account/notifications", get(prefs_page).post(save_prefs))
         .route("/inbox/read-all", post(read_all))
         .route("/inbox/{id}", get(open_notification))
 }
@@ -398,6 +399,7 @@ async fn announce(
 struct AnnouncementPage {
     ctx: Ctx,
     a: Announcement,
+    sent: Vec<(String, i64)>,
     when: String,
     readers: Vec<(String, String, Option<String>)>,
     back: String,
@@ -443,7 +445,13 @@ async fn announcement_page(
     } else {
         return Err(WebError::Forbidden);
     };
+    let sent = if readers.is_empty() {
+        vec![]
+    } else {
+        state.db.announcement_deliveries(id).await?
+    };
     render(&AnnouncementPage {
+        sent,
         ctx: Ctx::new(&s, a.title.clone()),
         when: format_ms(a.created_at),
         a,
@@ -913,4 +921,82 @@ async fn open_notification(
 async fn read_all(State(state): State<AppState>, s: Session) -> WebResult<Redirect> {
     state.db.read_all_notifications(s.user.id).await?;
     Ok(Redirect::to("/inbox"))
+}
+
+// ----- preferences -----
+
+#[derive(Template)]
+#[template(path = "notify_prefs.html")]
+struct PrefsPage {
+    ctx: Ctx,
+    prefs: db::family::Prefs,
+    email: String,
+    phone: String,
+    hours: Vec<u8>,
+    zalo_on: bool,
+}
+
+async fn prefs_page(
+    State(state): State<AppState>,
+    s: Session,
+    Query(q): Query<OkQuery>,
+) -> WebResult<Html<String>> {
+    render(&PrefsPage {
+        ctx: Ctx::new(&s, s.lang.t("prefs-title"))
+            .with_notice(saved_notice(q.ok.as_deref(), s.lang))
+            .with_help("phu-huynh"),
+        prefs: state.db.prefs(s.user.id).await?,
+        email: s.user.email.clone().unwrap_or_default(),
+        phone: s.user.phone.clone().unwrap_or_default(),
+        hours: (0..24).collect(),
+        zalo_on: state.config.zalo.is_some(),
+    })
+}
+
+/// The preferences form.
+#[derive(Deserialize)]
+pub struct PrefsForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    by_email: Option<String>,
+    #[serde(default)]
+    by_zalo: Option<String>,
+    quiet_start: u8,
+    quiet_end: u8,
+}
+
+async fn save_prefs(
+    State(state): State<AppState>,
+    s: Session,
+    Form(f): Form<PrefsForm>,
+) -> WebResult<Redirect> {
+    if f.quiet_start > 23 || f.quiet_end > 23 {
+        return Err(WebError::BadRequest("Giờ yên lặng phải từ 0 đến 23".into()));
+    }
+    let email = f.email.trim().to_lowercase();
+    if !email.is_empty()
+        && (!email.contains('@') || email.len() > 200 || email.contains(char::is_whitespace))
+    {
+        return Err(WebError::BadRequest(format!(
+            "Email \"{email}\" không hợp lệ"
+        )));
+    }
+    state
+        .db
+        .set_email(s.user.id, Some(email.as_str()).filter(|e| !e.is_empty()))
+        .await?;
+    state
+        .db
+        .set_prefs(
+            s.user.id,
+            db::family::Prefs {
+                email: f.by_email.is_some(),
+                zalo: f.by_zalo.is_some(),
+                quiet_start: f.quiet_start,
+                quiet_end: f.quiet_end,
+            },
+        )
+        .await?;
+    Ok(Redirect::to("/account/notifications?ok=1"))
 }

@@ -9,6 +9,8 @@ pub const PASSWORD: &str = web::demo::DEMO_PASSWORD;
 pub struct TestApp {
     pub base: String,
     pub db: db::Db,
+    pub worker: web::notify::Worker,
+    pub outbox: std::path::PathBuf,
     _dir: tempfile::TempDir,
 }
 
@@ -19,6 +21,12 @@ fn init_drivers() {
 
 impl TestApp {
     pub async fn spawn() -> Self {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// An app whose settings `adjust` changes (a Zalo stand-in, for example). The background
+    /// worker does not run by itself: tests call `worker.run_once()` to see each step.
+    pub async fn spawn_with(adjust: impl FnOnce(&mut WebConfig)) -> Self {
         init_drivers();
         let dir = tempfile::tempdir().expect("tempdir");
         let url = match std::env::var("LOPHOC_TEST_DATABASE_URL") {
@@ -43,7 +51,15 @@ impl TestApp {
         let db = db::Db::connect(&url).await.expect("connect");
         db.migrate().await.expect("migrate");
         web::demo::load(&db).await.expect("demo");
-        let app = App::build(db.clone(), WebConfig::default());
+        let outbox = dir.path().join("outbox");
+        let mut config = WebConfig {
+            outbox_dir: Some(outbox.clone()),
+            run_worker: false,
+            ..WebConfig::default()
+        };
+        adjust(&mut config);
+        let app = App::build(db.clone(), config).expect("app");
+        let worker = app.worker();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -52,6 +68,8 @@ impl TestApp {
         Self {
             base: format!("http://{addr}"),
             db,
+            worker,
+            outbox,
             _dir: dir,
         }
     }

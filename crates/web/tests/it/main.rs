@@ -6,4 +6,5 @@ mod accounts;
 mod api;
 mod family;
 mod harness;
+mod notify;
 mod roster;

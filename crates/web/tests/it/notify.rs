@@ -1,0 +1,279 @@
+//! Delivery of notifications outside the app: email to the outbox, Zalo to a local stand-in
+//! that follows the ZNS contract, retries, permanent refusals, quiet hours.
+
+use crate::harness::TestApp;
+use axum::routing::post;
+use axum::{Json, Router};
+use serde_json::{Value, json};
+use std::sync::{Arc, Mutex};
+
+/// A stand-in for the Zalo ZNS endpoint: checks the token, records requests, fails the first
+/// request for `flaky` with HTTP 500, and refuses `invalid` with ZNS error -108.
+#[derive(Clone, Default)]
+struct Zalo {
+    seen: Arc<Mutex<Vec<Value>>>,
+    flaky_failed: Arc<Mutex<bool>>,
+}
+
+async fn zalo_stand_in(flaky: &'static str, invalid: &'static str) -> (String, Zalo) {
+    let z = Zalo::default();
+    let state = z.clone();
+    let app = Router::new().route(
+        "/message/template",
+        post(move |headers: axum::http::HeaderMap, Json(body): Json<Value>| {
+            let z = state.clone();
+            async move {
+                if headers.get("access_token").and_then(|v| v.to_str().ok()) != Some("test-token") {
+                    return (axum::http::StatusCode::OK, Json(json!({"error": -124, "message": "Access token invalid"})));
+                }
+                let phone = body["phone"].as_str().unwrap_or("").to_owned();
+                if phone == flaky {
+                    let mut failed = z.flaky_failed.lock().unwrap();
+                    if !*failed {
+                        *failed = true;
+                        return (axum::http::StatusCode::INTERNAL_SERVER_ERROR, Json(json!({})));
+                    }
+                }
+                z.seen.lock().unwrap().push(body.clone());
+                if phone == invalid {
+                    return (axum::http::StatusCode::OK, Json(json!({"error": -108, "message": "Phone number is invalid"})));
+                }
+                (
+                    axum::http::StatusCode::OK,
+                    Json(json!({"error": 0, "message": "Success", "data": {"msg_id": format!("m-{phone}"), "sent_time": "1700000000000"}})),
+                )
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (format!("http://{addr}/message/template"), z)
+}
+
+async fn announce(app: &TestApp) -> uuid::Uuid {
+    let s = app.db.school_by_code("37THCSGV").await.unwrap();
+    let year = app.db.current_year(s.id).await.unwrap().unwrap();
+    let class = app
+        .db
+        .classes(s.id, year.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| c.name == "6A1")
+        .unwrap();
+    let teacher = app.login("gv.toan").await;
+    let r = teacher
+        .post(app.url(&format!(
+            "/schools/{}/classes/{}/announcements",
+            s.id, class.id
+        )))
+        .form(&[
+            ("title", "Nghỉ học ngày 20/11"),
+            ("body", "Học sinh được nghỉ học ngày Nhà giáo Việt Nam."),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    app.db
+        .class_announcements(s.id, class.id)
+        .await
+        .unwrap()
+        .remove(0)
+        .id
+}
+
+async fn notification_of(app: &TestApp, login: &str, link: &str) -> uuid::Uuid {
+    let user = app.db.user_by_login(login).await.unwrap().unwrap();
+    app.db
+        .notifications(user.id, 50)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|n| n.link == link)
+        .unwrap()
+        .id
+}
+
+#[tokio::test]
+async fn notifications_go_out_by_email_and_zalo_with_retries() {
+    let (endpoint, zalo) = zalo_stand_in("84912000001", "84912000060").await;
+    let app = TestApp::spawn_with(|c| {
+        c.zalo = Some(web::notify::ZaloConfig {
+            endpoint,
+            access_token: "test-token".into(),
+            template_id: "275123".into(),
+        });
+        c.retry_base_ms = 0;
+    })
+    .await;
+    // Parents set their channels; quiet hours off so the test does not depend on the clock.
+    for (login, email) in [("0912000001", "phu.huynh@example.vn"), ("0912000060", "")] {
+        let user = app.db.user_by_login(login).await.unwrap().unwrap();
+        app.db
+            .set_password(
+                user.id,
+                &app.db
+                    .user_by_login("0912000001")
+                    .await
+                    .unwrap()
+                    .unwrap()
+                    .password_hash
+                    .unwrap(),
+                false,
+            )
+            .await
+            .unwrap();
+        let c = app.login(login).await;
+        let r = c
+            .post(app.url("/account/notifications"))
+            .form(&[
+                ("email", email),
+                ("by_email", "1"),
+                ("by_zalo", "1"),
+                ("quiet_start", "0"),
+                ("quiet_end", "0"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 303);
+    }
+    let id = announce(&app).await;
+    let link = format!("/announcements/{id}");
+    let mine = notification_of(&app, "0912000001", &link).await;
+
+    // First pass: email goes to the outbox; Zalo fails once for this parent (HTTP 500).
+    let n = app.worker.run_once().await.unwrap();
+    assert!(n >= 18, "{n} jobs");
+    let d = app.db.deliveries(mine).await.unwrap();
+    assert!(
+        d.iter().any(|(c, s, _, _)| c == "email" && s == "sent"),
+        "{d:?}"
+    );
+    assert!(
+        d.iter().any(|(c, s, _, _)| c == "zalo" && s == "failed"),
+        "{d:?}"
+    );
+    // Second pass: only Zalo is tried again, and it goes through.
+    app.worker.run_once().await.unwrap();
+    let d = app.db.deliveries(mine).await.unwrap();
+    assert_eq!(
+        d.iter().filter(|(c, _, _, _)| c == "email").count(),
+        1,
+        "email is not sent twice: {d:?}"
+    );
+    assert!(
+        d.iter()
+            .any(|(c, s, detail, _)| c == "zalo" && s == "sent" && detail == "m-84912000001"),
+        "{d:?}"
+    );
+    let emails: Vec<_> = std::fs::read_dir(&app.outbox).unwrap().collect();
+    assert_eq!(
+        emails.len(),
+        1,
+        "only the parent with an email address gets one"
+    );
+
+    // The stand-in saw the ZNS contract: international phone, template, link back to lophoc.
+    let seen = zalo.seen.lock().unwrap().clone();
+    let req = seen.iter().find(|v| v["phone"] == "84912000001").unwrap();
+    assert_eq!(req["template_id"], "275123");
+    assert!(
+        req["template_data"]["link"]
+            .as_str()
+            .unwrap()
+            .contains("/inbox/")
+    );
+    assert_eq!(req["tracking_id"], mine.to_string());
+
+    // A refused number is recorded and not retried.
+    let refused = notification_of(&app, "0912000060", &link).await;
+    let d = app.db.deliveries(refused).await.unwrap();
+    assert!(
+        d.iter()
+            .any(|(c, s, detail, _)| c == "zalo" && s == "refused" && detail.contains("-108")),
+        "{d:?}"
+    );
+    app.worker.run_once().await.unwrap();
+    assert_eq!(
+        app.db.deliveries(refused).await.unwrap().len(),
+        1,
+        "not retried"
+    );
+    assert_eq!(app.db.job_counts().await.unwrap().failed, 0);
+    // The teacher sees how many went out.
+    let teacher = app.login("gv.toan").await;
+    let page = app.get(&teacher, &link).await.text().await.unwrap();
+    assert!(page.contains("zalo:"), "{page}");
+}
+
+#[tokio::test]
+async fn quiet_hours_hold_deliveries_and_reading_first_skips_them() {
+    let app = TestApp::spawn().await;
+    let parent = app.login("0912000001").await;
+    // A three-hour quiet window around the current hour in Vietnam.
+    let hour = ((db::now_ms() / 1000 + 7 * 3600).rem_euclid(86_400) / 3600) as u8;
+    let (start, end) = ((hour + 23) % 24, (hour + 2) % 24);
+    parent
+        .post(app.url("/account/notifications"))
+        .form(&[
+            ("email", "phu.huynh@example.vn".to_owned()),
+            ("by_email", "1".into()),
+            ("quiet_start", start.to_string()),
+            ("quiet_end", end.to_string()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let id = announce(&app).await;
+    let mine = notification_of(&app, "0912000001", &format!("/announcements/{id}")).await;
+    app.worker.run_once().await.unwrap();
+    assert!(
+        app.db.deliveries(mine).await.unwrap().is_empty(),
+        "held back during quiet hours"
+    );
+    assert!(app.db.job_counts().await.unwrap().queued >= 1);
+    assert_eq!(
+        std::fs::read_dir(&app.outbox)
+            .map(|d| d.count())
+            .unwrap_or(0),
+        0
+    );
+
+    // Without quiet hours, a notification already read in the app is not sent again.
+    parent
+        .post(app.url("/account/notifications"))
+        .form(&[
+            ("email", "phu.huynh@example.vn"),
+            ("by_email", "1"),
+            ("quiet_start", "0"),
+            ("quiet_end", "0"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let id = announce(&app).await;
+    let second = notification_of(&app, "0912000001", &format!("/announcements/{id}")).await;
+    assert_eq!(
+        app.get(&parent, &format!("/inbox/{second}")).await.status(),
+        303
+    );
+    app.worker.run_once().await.unwrap();
+    let d = app.db.deliveries(second).await.unwrap();
+    assert_eq!(d.len(), 1);
+    assert_eq!((d[0].0.as_str(), d[0].1.as_str()), ("app", "read"));
+    // A bad email address is refused with a message, and nothing changes.
+    let r = parent
+        .post(app.url("/account/notifications"))
+        .form(&[
+            ("email", "khong phai email"),
+            ("quiet_start", "0"),
+            ("quiet_end", "0"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+}
