@@ -63,3 +63,6 @@ kill $PID; wait $PID 2>/dev/null || true
 
 echo "== roster import"
 "$BIN" bench import --rows 5000 --runs 3
+
+echo "== notifications"
+"$BIN" bench notify --parents 2000

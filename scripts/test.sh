@@ -63,11 +63,12 @@ as_root() {
 
 APT_UPDATED=
 apt_install() {
+  # Called in `||` lists, where `set -e` is off: every failure returns explicitly.
   if [ -z "$APT_UPDATED" ]; then
-    as_root apt-get update -qq
+    as_root apt-get update -qq -o DPkg::Lock::Timeout=300 || return 1
     APT_UPDATED=1
   fi
-  as_root apt-get install -y -qq -o DPkg::Lock::Timeout=300 "$@"
+  as_root apt-get install -y -qq -o DPkg::Lock::Timeout=300 "$@" || return 1
 }
 
 pg_bindir() {
@@ -194,16 +195,19 @@ check pg_hba.conf has 'host all all 127.0.0.1/32 scram-sha-256' (or md5)"
 }
 
 # The harness makes one database per test (lophoc_test_<uuid>) and leaves it; drop those of
-# earlier runs so they do not pile up on a machine that runs the tests again and again.
+# earlier runs so they do not pile up on a machine that runs the tests again and again. One in
+# use (another run at the same time) is left alone: no FORCE, and its DROP error is ignored.
 drop_old_test_databases() {
   local url=$LOPHOC_TEST_DATABASE_URL names n
-  names=$(psql "$url" -XqAtc "SELECT datname FROM pg_database WHERE datname ~ '^lophoc_test_[0-9a-f]{32}$'") \
+  names=$(psql "$url" -XqAtc "SELECT d.datname FROM pg_database d
+      WHERE d.datname ~ '^lophoc_test_[0-9a-f]{32}$'
+        AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.datname = d.datname)") \
     || die "cannot connect to $url"
   n=$(printf '%s' "$names" | grep -c . || true)
   [ "$n" -gt 0 ] || return 0
   echo "dropping $n test database(s) of earlier runs"
   # shellcheck disable=SC2086 # one name a word: they match the pattern above
-  printf 'DROP DATABASE IF EXISTS "%s" WITH (FORCE);\n' $names | psql "$url" -Xq -v ON_ERROR_STOP=1 >/dev/null
+  printf 'DROP DATABASE IF EXISTS "%s";\n' $names | psql "$url" -Xq >/dev/null 2>&1 || true
 }
 
 step_pg() {
@@ -216,8 +220,10 @@ step_pg() {
   fi
   drop_old_test_databases
   if have_nextest; then
+    # --workspace with a filter rather than -p web: the same features as the SQLite step, so
+    # the test binaries built there are reused instead of rebuilt.
     env -u LOPHOC_TEST_DATABASE LOPHOC_TEST_DATABASE_URL="$LOPHOC_TEST_DATABASE_URL" \
-      cargo nextest run --locked -p web --test it --no-fail-fast
+      cargo nextest run --locked --workspace -E 'package(web) & binary(it)' --no-fail-fast
   else
     env -u LOPHOC_TEST_DATABASE LOPHOC_TEST_DATABASE_URL="$LOPHOC_TEST_DATABASE_URL" \
       cargo test --locked -p web --test it --no-fail-fast
@@ -226,7 +232,9 @@ step_pg() {
 
 step_e2e() {
   step e2e "browser tests (headless Chromium, 360x740 phone)"
-  cargo build --locked --bin lophoc
+  # Built as for the tests (--workspace --tests: dev-dependencies' features unified), so this
+  # is the binary the SQLite step already built, not a second variant compiled again.
+  cargo build --locked --workspace --tests --bins
   (
     cd "$ROOT/e2e"
     npm ci --no-audit --no-fund --loglevel=error

@@ -126,3 +126,157 @@ fn tempfile_dir() -> Result<std::path::PathBuf> {
     std::fs::create_dir_all(&dir).context("temporary directory")?;
     Ok(dir)
 }
+
+/// A local stand-in of the Zalo ZNS endpoint that accepts every message.
+async fn zalo_stand_in() -> Result<String> {
+    use axum::routing::post;
+    let app = axum::Router::new().route(
+        "/message/template",
+        post(
+            |axum::Json(body): axum::Json<serde_json::Value>| async move {
+                axum::Json(serde_json::json!({
+                    "error": 0, "message": "Success",
+                    "data": { "msg_id": body["tracking_id"], "sent_time": "0" }
+                }))
+            },
+        ),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    Ok(format!("http://{addr}/message/template"))
+}
+
+/// Runs the notification benchmark and prints the figures.
+pub async fn notify(parents: usize) -> Result<()> {
+    let dir = tempfile_dir()?;
+    let db = db::Db::connect(&format!(
+        "sqlite://{}?mode=rwc",
+        dir.join("bench.db").display()
+    ))
+    .await?;
+    db.migrate().await?;
+    let root = db
+        .create_unit(None, domain::tree::UnitKind::Province, "B", "Sở Bench")
+        .await?;
+    let school = db
+        .create_school(
+            &root,
+            "BENCHN",
+            "Trường THCS Bench",
+            domain::tree::SchoolLevel::LowerSecondary,
+            "",
+        )
+        .await?;
+    let year = db
+        .create_year(school.id, domain::calendar::default_year(2026), None)
+        .await?;
+    let students = parents.div_ceil(2);
+    let rows: Vec<db::roster::ImportStudent> = self::rows(students)
+        .into_iter()
+        .map(|r| db::roster::ImportStudent {
+            code: r.code,
+            personal_id: None,
+            full_name: r.full_name,
+            birth_date: r.birth_date,
+            gender: r.gender,
+            ethnicity: r.ethnicity,
+            status: r.status,
+            class_name: "9A1".into(),
+            grade: 9,
+            guardians: r.guardians,
+        })
+        .collect();
+    db.apply_roster(school.id, year.id, &rows, None, None)
+        .await?;
+    let class = db.classes(school.id, year.id).await?.remove(0);
+    let teacher = db
+        .create_staff(
+            school.id,
+            &db::accounts::NewUser {
+                username: "gv.bench".into(),
+                full_name: "Giáo viên Bench".into(),
+                ..Default::default()
+            },
+            "Giáo viên",
+            "",
+            domain::auth::Role::Teacher,
+            None,
+        )
+        .await?;
+    // Every parent takes email and Zalo, with quiet hours off (the bench must not depend on the
+    // hour it runs at).
+    for p in db.class_parents(school.id, class.id).await? {
+        db.set_email(p.user_id, Some(&format!("{}@example.vn", p.phone)))
+            .await?;
+        db.set_prefs(
+            p.user_id,
+            db::family::Prefs {
+                email: true,
+                zalo: true,
+                quiet_start: 0,
+                quiet_end: 0,
+            },
+        )
+        .await?;
+    }
+    let endpoint = zalo_stand_in().await?;
+    let notifiers: Vec<std::sync::Arc<dyn web::notify::Notifier>> = vec![
+        std::sync::Arc::new(web::notify::EmailNotifier::outbox(
+            dir.join("outbox"),
+            "lophoc <no-reply@lophoc.local>",
+        )?),
+        std::sync::Arc::new(web::notify::ZaloNotifier::new(web::notify::ZaloConfig {
+            endpoint,
+            access_token: "bench".into(),
+            template_id: "1".into(),
+        })),
+    ];
+    let worker = web::notify::Worker::new(db.clone(), notifiers, "http://127.0.0.1".into());
+
+    let t = Instant::now();
+    let (_, n) = db
+        .post_announcement(
+            school.id,
+            class.id,
+            teacher.user_id,
+            "Họp phụ huynh",
+            "Kính mời quý phụ huynh dự họp lúc 7h30 Chủ nhật.",
+        )
+        .await?;
+    let queued = t.elapsed();
+    let t = Instant::now();
+    let mut ran = 0;
+    loop {
+        let k = worker.run_once().await?;
+        if k == 0 {
+            break;
+        }
+        ran += k;
+    }
+    let delivered = t.elapsed();
+    let counts = db.job_counts().await?;
+    let emails = std::fs::read_dir(dir.join("outbox"))?.count();
+    println!(
+        "notification benchmark: announcement to {n} parents (SQLite, email to outbox + Zalo stand-in)"
+    );
+    println!(
+        "  queued in {:.0} ms (target < 1000 ms)",
+        queued.as_secs_f64() * 1000.0
+    );
+    println!(
+        "  delivered {ran} notifications ({emails} emails + {} Zalo messages) in {:.2} s = {:.0} notifications/s (target >= 200/s)",
+        ran,
+        delivered.as_secs_f64(),
+        ran as f64 / delivered.as_secs_f64()
+    );
+    println!(
+        "  jobs: {} done, {} failed, {} queued",
+        counts.done, counts.failed, counts.queued
+    );
+    db.close().await;
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}

@@ -103,6 +103,13 @@ enum BenchWhat {
         #[arg(long, default_value_t = 3)]
         runs: usize,
     },
+    /// Notifications: a class announcement to N parents, queued, then delivered by the worker
+    /// by email (to an outbox folder) and Zalo (to a local stand-in of the ZNS API).
+    Notify {
+        /// Parents the announcement goes to.
+        #[arg(long, default_value_t = 2000)]
+        parents: usize,
+    },
 }
 
 #[derive(Subcommand)]
@@ -211,6 +218,9 @@ async fn run(command: Command, mut config: Config) -> Result<()> {
         Command::Bench {
             what: BenchWhat::Import { rows, runs },
         } => bench::import(&config, rows, runs).await,
+        Command::Bench {
+            what: BenchWhat::Notify { parents },
+        } => bench::notify(parents).await,
         Command::Backup { file } => {
             if file.exists() {
                 bail!("{} đã tồn tại; hãy chọn tên tệp khác", file.display());
