@@ -224,6 +224,9 @@ export async function newPhonePage(browser) {
   });
   page.on('requestfailed', (req) => {
     const url = new URL(req.url());
+    // ERR_ABORTED is the browser cancelling what the page still loaded (an icon, say) because
+    // the test navigated on: not a fault of the server.
+    if (req.failure()?.errorText === 'net::ERR_ABORTED') return;
     if (url.hostname === '127.0.0.1' && url.pathname !== '/favicon.ico') {
       page.problems.push(`request failed: ${req.method()} ${url.pathname} ${req.failure()?.errorText}`);
     }

@@ -184,20 +184,20 @@ pub(crate) async fn notify_all<'c>(
 ) -> DbResult<()> {
     // The inbox item and its delivery job are written together: once the change that caused
     // them commits, the worker will deliver them, even across a crash.
-    let now = now_ms().to_string();
-    let mut notes = Vec::with_capacity(users.len());
+    let now = now_ms();
+    let mut notes: Vec<Vec<crate::Val>> = Vec::with_capacity(users.len());
     let mut jobs = Vec::with_capacity(users.len());
     for u in users {
         let id = new_id().to_string();
         notes.push(vec![
-            Some(id.clone()),
-            Some(u.to_string()),
-            school_id.map(|s| s.to_string()),
-            Some(kind.to_owned()),
-            Some(title.to_owned()),
-            Some(body.to_owned()),
-            Some(link.to_owned()),
-            Some(now.clone()),
+            id.clone().into(),
+            u.to_string().into(),
+            school_id.map(|s| s.to_string()).into(),
+            kind.into(),
+            title.into(),
+            body.into(),
+            link.into(),
+            now.into(),
         ]);
         jobs.push(crate::jobs::job_row("deliver", &id, now_ms()));
     }
@@ -818,13 +818,13 @@ impl Db {
         .bind(now)
         .execute(&mut *tx)
         .await?;
-        let rows: Vec<Vec<Option<String>>> = recipients
+        let rows: Vec<Vec<crate::Val>> = recipients
             .iter()
             .map(|u| {
                 vec![
-                    Some(school_id.to_string()),
-                    Some(id.to_string()),
-                    Some(u.to_string()),
+                    school_id.to_string().into(),
+                    id.to_string().into(),
+                    u.to_string().into(),
                 ]
             })
             .collect();

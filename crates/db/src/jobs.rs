@@ -31,15 +31,15 @@ pub struct JobCounts {
     pub failed: i64,
 }
 
-pub(crate) fn job_row(kind: &str, payload: &str, run_at: i64) -> Vec<Option<String>> {
-    let now = now_ms().to_string();
+pub(crate) fn job_row(kind: &str, payload: &str, run_at: i64) -> Vec<crate::Val> {
+    let now = now_ms();
     vec![
-        Some(new_id().to_string()),
-        Some(kind.to_owned()),
-        Some(payload.to_owned()),
-        Some(run_at.to_string()),
-        Some(now.clone()),
-        Some(now),
+        new_id().to_string().into(),
+        kind.into(),
+        payload.into(),
+        run_at.into(),
+        now.into(),
+        now.into(),
     ]
 }
 

@@ -211,10 +211,44 @@ pub(crate) fn conflict_on_unique(e: sqlx::Error, msg: &str) -> DbError {
 
 /// Inserts many rows with multi-row `INSERT … VALUES (…), (…)` statements of at most 100 rows,
 /// so a fan-out to thousands of parents is a few round trips, not thousands.
+/// A value of a multi-row insert: text (or NULL) or an integer. PostgreSQL needs the real type
+/// (SQLite would take integers as text, PostgreSQL refuses them).
+#[derive(Debug, Clone)]
+pub(crate) enum Val {
+    /// Text or NULL.
+    T(Option<String>),
+    /// An integer.
+    I(i64),
+}
+
+impl From<String> for Val {
+    fn from(s: String) -> Self {
+        Val::T(Some(s))
+    }
+}
+
+impl From<&str> for Val {
+    fn from(s: &str) -> Self {
+        Val::T(Some(s.to_owned()))
+    }
+}
+
+impl From<Option<String>> for Val {
+    fn from(s: Option<String>) -> Self {
+        Val::T(s)
+    }
+}
+
+impl From<i64> for Val {
+    fn from(i: i64) -> Self {
+        Val::I(i)
+    }
+}
+
 pub(crate) async fn insert_many<'c>(
     tx: &mut sqlx::Transaction<'c, sqlx::Any>,
     head: &str,
-    rows: &[Vec<Option<String>>],
+    rows: &[Vec<Val>],
 ) -> DbResult<()> {
     for chunk in rows.chunks(100) {
         let width = chunk.first().map_or(0, Vec::len);
@@ -238,7 +272,10 @@ pub(crate) async fn insert_many<'c>(
         let mut q = sqlx::query(&sql);
         for row in chunk {
             for v in row {
-                q = q.bind(v.clone());
+                q = match v {
+                    Val::T(t) => q.bind(t.clone()),
+                    Val::I(i) => q.bind(*i),
+                };
             }
         }
         q.execute(&mut **tx).await?;
