@@ -447,6 +447,7 @@ struct ClassPage {
     can_teach: bool,
     announcements: Vec<db::family::Announcement>,
     parents: (usize, usize),
+    parent_list: Vec<db::family::ClassParent>,
 }
 
 impl ClassPage {
@@ -483,23 +484,25 @@ async fn class_page(
     let sref = school.as_ref();
     let can_manage_class = s.actor.can(Action::ManageClass, people.target(&sref));
     let can_teach = s.actor.can(Action::TeachClass, people.target(&sref));
-    let (announcements, parents) = if can_teach || can_manage_class {
-        let parents = state.db.class_parents(id, class_id).await?;
-        let mut ids: Vec<_> = parents.iter().map(|p| (p.user_id, p.activated)).collect();
+    let (announcements, parents, parent_list) = if can_teach || can_manage_class {
+        let list = state.db.class_parents(id, class_id).await?;
+        let mut ids: Vec<_> = list.iter().map(|p| (p.user_id, p.activated)).collect();
         ids.sort();
         ids.dedup();
         (
             state.db.class_announcements(id, class_id).await?,
             (ids.iter().filter(|(_, a)| *a).count(), ids.len()),
+            list,
         )
     } else {
-        (vec![], (0, 0))
+        (vec![], (0, 0), vec![])
     };
     render(&ClassPage {
         can_manage_class,
         can_teach,
         announcements,
         parents,
+        parent_list,
         ctx: Ctx::new(&s, format!("{} {}", s.lang.t("class"), class.name))
             .with_notice(saved_notice(q.ok.as_deref(), s.lang)),
         staff: if can_manage {
