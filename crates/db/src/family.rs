@@ -1079,6 +1079,8 @@ pub struct Outgoing {
     pub phone: Option<String>,
     /// Recipient's preferences.
     pub prefs: Prefs,
+    /// Recipient's devices for Web Push.
+    pub push: Vec<PushSubscription>,
 }
 
 impl Db {
@@ -1148,6 +1150,7 @@ impl Db {
             email: get_opt_str(&r, "email")?,
             phone: get_opt_str(&r, "phone")?,
             prefs: self.prefs(user_id).await?,
+            push: self.push_subscriptions(user_id).await?,
         })
     }
 
@@ -1218,6 +1221,90 @@ impl Db {
         .await?;
         rows.iter()
             .map(|r| Ok((get_str(r, "channel")?, get_i64(r, "n")?)))
+            .collect()
+    }
+}
+
+/// A device that accepts Web Push for a user.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PushSubscription {
+    /// The push service URL of the device.
+    pub endpoint: String,
+    /// The device's public key (base64url).
+    pub p256dh: String,
+    /// The device's auth secret (base64url).
+    pub auth: String,
+}
+
+impl Db {
+    /// A stored setting, created with `make()` the first time (the same value for every node).
+    pub async fn setting_or_init(
+        &self,
+        key: &str,
+        make: impl FnOnce() -> String,
+    ) -> DbResult<String> {
+        sqlx::query(
+            "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
+        )
+        .bind(key)
+        .bind(make())
+        .execute(self.pool())
+        .await?;
+        let row = sqlx::query("SELECT value FROM settings WHERE key = $1")
+            .bind(key)
+            .fetch_one(self.pool())
+            .await?;
+        get_str(&row, "value")
+    }
+
+    /// Registers (or moves to this user) a device's push subscription.
+    pub async fn add_push_subscription(&self, user_id: Id, s: &PushSubscription) -> DbResult<()> {
+        sqlx::query(
+            "INSERT INTO push_subscriptions (id, user_id, endpoint, p256dh, auth, created_at) VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT (endpoint) DO UPDATE SET user_id = excluded.user_id, p256dh = excluded.p256dh, auth = excluded.auth",
+        )
+        .bind(new_id().to_string())
+        .bind(user_id.to_string())
+        .bind(&s.endpoint)
+        .bind(&s.p256dh)
+        .bind(&s.auth)
+        .bind(now_ms())
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Removes a device's subscription (of this user, or of anyone when `user_id` is none,
+    /// for subscriptions the push service says are gone).
+    pub async fn remove_push_subscription(
+        &self,
+        user_id: Option<Id>,
+        endpoint: &str,
+    ) -> DbResult<()> {
+        sqlx::query(
+            "DELETE FROM push_subscriptions WHERE endpoint = $1 AND ($2 = '' OR user_id = $2)",
+        )
+        .bind(endpoint)
+        .bind(user_id.map(|u| u.to_string()).unwrap_or_default())
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// A user's push subscriptions.
+    pub async fn push_subscriptions(&self, user_id: Id) -> DbResult<Vec<PushSubscription>> {
+        let rows = sqlx::query("SELECT endpoint, p256dh, auth FROM push_subscriptions WHERE user_id = $1 ORDER BY created_at")
+            .bind(user_id.to_string())
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(PushSubscription {
+                    endpoint: get_str(r, "endpoint")?,
+                    p256dh: get_str(r, "p256dh")?,
+                    auth: get_str(r, "auth")?,
+                })
+            })
             .collect()
     }
 }

@@ -50,6 +50,10 @@ pub struct WebConfig {
     pub run_worker: bool,
     /// First wait before retrying a failed delivery (doubles each time).
     pub retry_base_ms: i64,
+    /// Contact of the operator in VAPID signatures (`mailto:…`).
+    pub push_contact: String,
+    /// Accept plain-HTTP and local push endpoints (tests with a local push stand-in only).
+    pub push_allow_insecure: bool,
 }
 
 impl Default for WebConfig {
@@ -66,6 +70,8 @@ impl Default for WebConfig {
             public_url: "http://localhost:8080".into(),
             run_worker: true,
             retry_base_ms: 30_000,
+            push_contact: "mailto:admin@lophoc.local".into(),
+            push_allow_insecure: false,
         }
     }
 }
@@ -95,7 +101,7 @@ pub struct App {
 
 impl WebConfig {
     /// The delivery channels these settings turn on.
-    pub fn notifiers(&self) -> anyhow::Result<Vec<Arc<dyn notify::Notifier>>> {
+    pub fn notifiers(&self, db: &Db) -> anyhow::Result<Vec<Arc<dyn notify::Notifier>>> {
         use secrecy::ExposeSecret;
         let mut out: Vec<Arc<dyn notify::Notifier>> = Vec::new();
         match (&self.smtp_url, &self.outbox_dir) {
@@ -113,6 +119,10 @@ impl WebConfig {
         if let Some(z) = &self.zalo {
             out.push(Arc::new(notify::ZaloNotifier::new(z.clone())));
         }
+        out.push(Arc::new(notify::PushNotifier::new(
+            db.clone(),
+            self.push_contact.clone(),
+        )));
         Ok(out)
     }
 }
@@ -132,9 +142,12 @@ fn metrics_handle() -> PrometheusHandle {
 impl App {
     /// Builds the application on an open, migrated database; refuses bad delivery settings.
     pub fn build(db: Db, config: WebConfig) -> anyhow::Result<Self> {
-        let worker =
-            notify::Worker::new(db.clone(), config.notifiers()?, config.public_url.clone())
-                .with_retry_base(config.retry_base_ms);
+        let worker = notify::Worker::new(
+            db.clone(),
+            config.notifiers(&db)?,
+            config.public_url.clone(),
+        )
+        .with_retry_base(config.retry_base_ms);
         let state = AppState {
             db,
             config: Arc::new(config),

@@ -43,8 +43,8 @@ pub enum SendError {
 pub trait Notifier: Send + Sync {
     /// Its name, as recorded ("email", "zalo").
     fn channel(&self) -> &'static str;
-    /// The recipient's address on this channel, if they have one and want it.
-    fn address(&self, o: &Outgoing) -> Option<String>;
+    /// The recipient's addresses on this channel (none if they have none or do not want it).
+    fn addresses(&self, o: &Outgoing) -> Vec<String>;
     /// Sends one message; returns a detail to record (a message id).
     fn send<'a>(
         &'a self,
@@ -89,8 +89,12 @@ impl Notifier for EmailNotifier {
         "email"
     }
 
-    fn address(&self, o: &Outgoing) -> Option<String> {
-        o.email.clone().filter(|_| o.prefs.email)
+    fn addresses(&self, o: &Outgoing) -> Vec<String> {
+        o.email
+            .clone()
+            .filter(|_| o.prefs.email)
+            .into_iter()
+            .collect()
     }
 
     fn send<'a>(
@@ -174,8 +178,13 @@ impl Notifier for ZaloNotifier {
         "zalo"
     }
 
-    fn address(&self, o: &Outgoing) -> Option<String> {
-        o.phone.as_deref().filter(|_| o.prefs.zalo).map(zalo_phone)
+    fn addresses(&self, o: &Outgoing) -> Vec<String> {
+        o.phone
+            .as_deref()
+            .filter(|_| o.prefs.zalo)
+            .map(zalo_phone)
+            .into_iter()
+            .collect()
     }
 
     fn send<'a>(
@@ -226,6 +235,145 @@ impl Notifier for ZaloNotifier {
                 }
                 None => Err(SendError::Temporary("Zalo trả lời thiếu mã lỗi".into())),
             }
+        })
+    }
+}
+
+/// The server's VAPID key pair, made once and kept in the database so every node signs alike.
+pub async fn vapid_key(
+    db: &Db,
+) -> anyhow::Result<web_push_native::jwt_simple::algorithms::ES256KeyPair> {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let stored = db
+        .setting_or_init("vapid_private_key", || {
+            b64.encode(web_push_native::jwt_simple::algorithms::ES256KeyPair::generate().to_bytes())
+        })
+        .await?;
+    web_push_native::jwt_simple::algorithms::ES256KeyPair::from_bytes(&b64.decode(stored)?)
+}
+
+/// The public half of the VAPID key as browsers want it (uncompressed point, base64url).
+pub fn vapid_public(
+    key: &web_push_native::jwt_simple::algorithms::ES256KeyPair,
+) -> anyhow::Result<String> {
+    use base64::Engine;
+    let secret = web_push_native::p256::SecretKey::from_slice(&key.to_bytes())?;
+    use web_push_native::p256::elliptic_curve::sec1::ToEncodedPoint;
+    let point = secret.public_key().to_encoded_point(false);
+    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(point.as_bytes()))
+}
+
+/// Whether a push endpoint may be used: browsers' push services speak HTTPS on public names;
+/// anything else could make the server call into its own network.
+pub fn push_endpoint_ok(endpoint: &str, allow_insecure: bool) -> bool {
+    let Ok(uri) = endpoint.parse::<axum::http::Uri>() else {
+        return false;
+    };
+    let Some(host) = uri.host() else { return false };
+    if allow_insecure {
+        return matches!(uri.scheme_str(), Some("http" | "https"));
+    }
+    let ip_literal = host.parse::<std::net::IpAddr>().is_ok() || host.starts_with('[');
+    uri.scheme_str() == Some("https") && !ip_literal && host != "localhost" && host.contains('.')
+}
+
+/// Web Push (RFC 8030, VAPID, aes128gcm) to every device a user subscribed.
+pub struct PushNotifier {
+    db: Db,
+    http: reqwest::Client,
+    contact: String,
+    key: tokio::sync::OnceCell<web_push_native::jwt_simple::algorithms::ES256KeyPair>,
+}
+
+impl PushNotifier {
+    /// A notifier signing as `contact` (a `mailto:` or `https:` URL of the operator).
+    pub fn new(db: Db, contact: String) -> Self {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(15))
+            .build()
+            .expect("an HTTP client with default settings");
+        Self {
+            db,
+            http,
+            contact,
+            key: tokio::sync::OnceCell::new(),
+        }
+    }
+}
+
+impl Notifier for PushNotifier {
+    fn channel(&self) -> &'static str {
+        "push"
+    }
+
+    fn addresses(&self, o: &Outgoing) -> Vec<String> {
+        o.push
+            .iter()
+            .filter_map(|p| serde_json::to_string(p).ok())
+            .collect()
+    }
+
+    fn send<'a>(
+        &'a self,
+        to: &'a str,
+        msg: &'a Message,
+    ) -> BoxFuture<'a, Result<String, SendError>> {
+        Box::pin(async move {
+            use base64::Engine;
+            let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+            let sub: db::family::PushSubscription =
+                serde_json::from_str(to).map_err(|e| SendError::Permanent(e.to_string()))?;
+            let key = self
+                .key
+                .get_or_try_init(|| vapid_key(&self.db))
+                .await
+                .map_err(|e| SendError::Temporary(e.to_string()))?;
+            let bad = |what: &str| SendError::Permanent(format!("đăng ký push hỏng ({what})"));
+            let ua_public = web_push_native::p256::PublicKey::from_sec1_bytes(
+                &b64.decode(&sub.p256dh).map_err(|_| bad("p256dh"))?,
+            )
+            .map_err(|_| bad("p256dh"))?;
+            let auth_bytes = b64.decode(&sub.auth).map_err(|_| bad("auth"))?;
+            if auth_bytes.len() != 16 {
+                return Err(bad("auth"));
+            }
+            let payload =
+                serde_json::json!({ "title": msg.subject, "body": msg.body, "url": msg.url });
+            let request = web_push_native::WebPushBuilder::new(
+                sub.endpoint.parse().map_err(|_| bad("endpoint"))?,
+                ua_public,
+                web_push_native::Auth::clone_from_slice(&auth_bytes),
+            )
+            .with_valid_duration(Duration::from_secs(24 * 3600))
+            .with_vapid(key, &self.contact)
+            .build(payload.to_string())
+            .map_err(|e| SendError::Permanent(e.to_string()))?;
+            let request = reqwest::Request::try_from(request)
+                .map_err(|e| SendError::Permanent(e.to_string()))?;
+            let resp =
+                self.http.execute(request).await.map_err(|e| {
+                    SendError::Temporary(format!("dịch vụ push không trả lời: {e}"))
+                })?;
+            let status = resp.status();
+            if status.is_success() {
+                return Ok(format!("HTTP {}", status.as_u16()));
+            }
+            if status.as_u16() == 404 || status.as_u16() == 410 {
+                // The device unsubscribed or the browser was reset: forget it.
+                let _ = self.db.remove_push_subscription(None, &sub.endpoint).await;
+                return Err(SendError::Permanent(format!(
+                    "thiết bị đã huỷ đăng ký (HTTP {status})"
+                )));
+            }
+            if status.is_server_error() || status.as_u16() == 429 {
+                return Err(SendError::Temporary(format!(
+                    "dịch vụ push trả lời HTTP {status}"
+                )));
+            }
+            Err(SendError::Permanent(format!(
+                "dịch vụ push từ chối: HTTP {status}"
+            )))
         })
     }
 }
@@ -378,23 +526,24 @@ impl Worker {
             if done.iter().any(|c| c == n.channel()) {
                 continue;
             }
-            let Some(to) = n.address(&o) else { continue };
-            match n.send(&to, &msg).await {
-                Ok(detail) => {
-                    self.db
-                        .record_delivery(id, n.channel(), "sent", &detail)
-                        .await?
-                }
-                Err(SendError::Permanent(e)) => {
-                    self.db
-                        .record_delivery(id, n.channel(), "refused", &e)
-                        .await?
-                }
-                Err(SendError::Temporary(e)) => {
-                    self.db
-                        .record_delivery(id, n.channel(), "failed", &e)
-                        .await?;
-                    retry = Some(e);
+            for to in n.addresses(&o) {
+                match n.send(&to, &msg).await {
+                    Ok(detail) => {
+                        self.db
+                            .record_delivery(id, n.channel(), "sent", &detail)
+                            .await?
+                    }
+                    Err(SendError::Permanent(e)) => {
+                        self.db
+                            .record_delivery(id, n.channel(), "refused", &e)
+                            .await?
+                    }
+                    Err(SendError::Temporary(e)) => {
+                        self.db
+                            .record_delivery(id, n.channel(), "failed", &e)
+                            .await?;
+                        retry = Some(e);
+                    }
                 }
             }
         }
@@ -432,6 +581,23 @@ mod tests {
         // Equal bounds switch quiet hours off; a daytime window works too.
         assert_eq!(quiet_until(t, 0, 0), None);
         assert!(quiet_until(t - 10 * H, 11, 13).is_some());
+    }
+
+    #[test]
+    fn push_endpoints_must_be_public_https() {
+        assert!(push_endpoint_ok(
+            "https://fcm.googleapis.com/fcm/send/abc",
+            false
+        ));
+        assert!(!push_endpoint_ok(
+            "http://fcm.googleapis.com/fcm/send/abc",
+            false
+        ));
+        assert!(!push_endpoint_ok("https://127.0.0.1/x", false));
+        assert!(!push_endpoint_ok("https://localhost/x", false));
+        assert!(!push_endpoint_ok("https://[::1]/x", false));
+        assert!(!push_endpoint_ok("not a url", false));
+        assert!(push_endpoint_ok("http://127.0.0.1:9/x", true));
     }
 
     #[test]

@@ -42,3 +42,33 @@ if (upload) {
 if ("serviceWorker" in navigator) {
   window.addEventListener("load", () => { navigator.serviceWorker.register("/sw.js").catch(() => {}); });
 }
+// Web Push on this device, from the notification settings page.
+const pushBox = document.querySelector("[data-push]");
+if (pushBox) {
+  const status = pushBox.querySelector("[data-push-status]");
+  const on = pushBox.querySelector("[data-push-subscribe]");
+  const off = pushBox.querySelector("[data-push-unsubscribe]");
+  const say = (key) => { status.textContent = pushBox.getAttribute(key); };
+  const b64 = (s) => Uint8Array.from(atob(s.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0));
+  const post = (url, body) => fetch(url, { method: "POST", credentials: "same-origin", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+  if (!("serviceWorker" in navigator) || !("PushManager" in window)) {
+    say("data-unsupported-text");
+  } else {
+    navigator.serviceWorker.register("/sw.js").then(async (reg) => {
+      const show = (sub) => { on.hidden = !!sub; off.hidden = !sub; say(sub ? "data-on-text" : "data-off-text"); };
+      show(await reg.pushManager.getSubscription());
+      on.addEventListener("click", async () => {
+        if ((await Notification.requestPermission()) !== "granted") { say("data-denied-text"); return; }
+        const { key } = await (await fetch("/push/key", { credentials: "same-origin" })).json();
+        const sub = await reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: b64(key) });
+        await post("/push/subscribe", sub.toJSON());
+        show(sub);
+      });
+      off.addEventListener("click", async () => {
+        const sub = await reg.pushManager.getSubscription();
+        if (sub) { await post("/push/unsubscribe", { endpoint: sub.endpoint }); await sub.unsubscribe(); }
+        show(null);
+      });
+    }).catch(() => say("data-unsupported-text"));
+  }
+}

@@ -34,3 +34,20 @@ self.addEventListener("fetch", (event) => {
     event.respondWith(fetch(req).catch(() => caches.match("/offline")));
   }
 });
+
+// Web Push: show the notification; a tap opens it in lophoc.
+self.addEventListener("push", (event) => {
+  let data = {};
+  try { data = event.data ? event.data.json() : {}; } catch (_) { data = { title: "lophoc", body: event.data ? event.data.text() : "" }; }
+  event.waitUntil(self.registration.showNotification(data.title || "lophoc", {
+    body: data.body || "",
+    icon: "/static/icon.svg",
+    data: { url: data.url || "/inbox" },
+  }));
+});
+
+self.addEventListener("notificationclick", (event) => {
+  event.notification.close();
+  const url = (event.notification.data && event.notification.data.url) || "/inbox";
+  event.waitUntil(self.clients.openWindow(url));
+});

@@ -66,6 +66,9 @@ pub fn router() -> Router<AppState> {
         )
         .route("/inbox", get(inbox_page))
         .route("/account/notifications", get(prefs_page).post(save_prefs))
+        .route("/push/key", get(push_key))
+        .route("/push/subscribe", post(push_subscribe))
+        .route("/push/unsubscribe", post(push_unsubscribe))
         .route("/inbox/read-all", post(read_all))
         .route("/inbox/{id}", get(open_notification))
 }
@@ -934,6 +937,7 @@ struct PrefsPage {
     phone: String,
     hours: Vec<u8>,
     zalo_on: bool,
+    devices: usize,
 }
 
 async fn prefs_page(
@@ -950,6 +954,7 @@ async fn prefs_page(
         phone: s.user.phone.clone().unwrap_or_default(),
         hours: (0..24).collect(),
         zalo_on: state.config.zalo.is_some(),
+        devices: state.db.push_subscriptions(s.user.id).await?.len(),
     })
 }
 
@@ -999,4 +1004,76 @@ async fn save_prefs(
         )
         .await?;
     Ok(Redirect::to("/account/notifications?ok=1"))
+}
+
+// ----- Web Push -----
+
+async fn push_key(
+    State(state): State<AppState>,
+    _s: Session,
+) -> WebResult<axum::Json<serde_json::Value>> {
+    let key = crate::notify::vapid_key(&state.db).await?;
+    Ok(axum::Json(
+        serde_json::json!({ "key": crate::notify::vapid_public(&key)? }),
+    ))
+}
+
+/// A subscription as `PushSubscription.toJSON()` gives it.
+#[derive(Deserialize)]
+pub struct SubscriptionJson {
+    endpoint: String,
+    keys: SubscriptionKeys,
+}
+
+/// The keys of a subscription.
+#[derive(Deserialize)]
+pub struct SubscriptionKeys {
+    p256dh: String,
+    auth: String,
+}
+
+async fn push_subscribe(
+    State(state): State<AppState>,
+    s: Session,
+    crate::error::Json(body): crate::error::Json<SubscriptionJson>,
+) -> Result<StatusCode, crate::error::ApiError> {
+    if !crate::notify::push_endpoint_ok(&body.endpoint, state.config.push_allow_insecure)
+        || body.endpoint.len() > 1000
+        || body.keys.p256dh.len() > 200
+        || body.keys.auth.len() > 100
+    {
+        return Err(
+            WebError::BadRequest("Địa chỉ đăng ký thông báo đẩy không hợp lệ".into()).into(),
+        );
+    }
+    state
+        .db
+        .add_push_subscription(
+            s.user.id,
+            &db::family::PushSubscription {
+                endpoint: body.endpoint,
+                p256dh: body.keys.p256dh,
+                auth: body.keys.auth,
+            },
+        )
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The endpoint to forget.
+#[derive(Deserialize)]
+pub struct UnsubscribeJson {
+    endpoint: String,
+}
+
+async fn push_unsubscribe(
+    State(state): State<AppState>,
+    s: Session,
+    crate::error::Json(body): crate::error::Json<UnsubscribeJson>,
+) -> Result<StatusCode, crate::error::ApiError> {
+    state
+        .db
+        .remove_push_subscription(Some(s.user.id), &body.endpoint)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }

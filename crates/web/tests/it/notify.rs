@@ -277,3 +277,131 @@ async fn quiet_hours_hold_deliveries_and_reading_first_skips_them() {
         .unwrap();
     assert_eq!(r.status(), 400);
 }
+
+#[tokio::test]
+async fn web_push_reaches_subscribed_devices_encrypted_and_signed() {
+    use base64::Engine;
+    use rand::RngCore;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    // A push service stand-in: keeps what it receives; "/gone" answers 410 like a dead device.
+    let got: Arc<Mutex<Vec<(String, String, Vec<u8>)>>> = Arc::default();
+    let keep = got.clone();
+    let service = Router::new()
+        .route(
+            "/push/{device}",
+            post(
+                move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+                    let keep = keep.clone();
+                    async move {
+                        let auth = headers
+                            .get("authorization")
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or("")
+                            .to_owned();
+                        let enc = headers
+                            .get("content-encoding")
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or("")
+                            .to_owned();
+                        keep.lock().unwrap().push((auth, enc, body.to_vec()));
+                        axum::http::StatusCode::CREATED
+                    }
+                },
+            ),
+        )
+        .route("/gone", post(|| async { axum::http::StatusCode::GONE }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, service).await.unwrap() });
+
+    let app = TestApp::spawn_with(|c| c.push_allow_insecure = true).await;
+    let parent = app.login("0912000001").await;
+    parent
+        .post(app.url("/account/notifications"))
+        .form(&[("quiet_start", "0"), ("quiet_end", "0")])
+        .send()
+        .await
+        .unwrap();
+    let key: Value = app.get(&parent, "/push/key").await.json().await.unwrap();
+    let server_key = b64.decode(key["key"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        (server_key.len(), server_key[0]),
+        (65, 4),
+        "an uncompressed P-256 point"
+    );
+
+    // The browser's side of a subscription.
+    let mut secret = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut secret);
+    let ua_secret = web_push_native::p256::SecretKey::from_slice(&secret).unwrap();
+    let ua_public = {
+        use web_push_native::p256::elliptic_curve::sec1::ToEncodedPoint;
+        ua_secret
+            .public_key()
+            .to_encoded_point(false)
+            .as_bytes()
+            .to_vec()
+    };
+    let mut auth = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut auth);
+    for endpoint in [
+        format!("http://{addr}/push/phone-1"),
+        format!("http://{addr}/gone"),
+    ] {
+        let r = parent
+            .post(app.url("/push/subscribe"))
+            .json(&json!({"endpoint": endpoint, "keys": {"p256dh": b64.encode(&ua_public), "auth": b64.encode(auth)}}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 204);
+    }
+    let r = parent
+        .post(app.url("/push/subscribe"))
+        .json(&json!({"endpoint": "ftp://x", "keys": {"p256dh": "a", "auth": "b"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+
+    let id = announce(&app).await;
+    let mine = notification_of(&app, "0912000001", &format!("/announcements/{id}")).await;
+    app.worker.run_once().await.unwrap();
+
+    let got = got.lock().unwrap().clone();
+    assert_eq!(got.len(), 1, "one device received it");
+    let (authorization, encoding, body) = &got[0];
+    assert!(authorization.starts_with("vapid t="), "{authorization}");
+    assert_eq!(encoding, "aes128gcm");
+    let plain = web_push_native::decrypt(
+        body.clone(),
+        &ua_secret,
+        web_push_native::Auth::from_slice(&auth),
+    )
+    .unwrap();
+    let payload: Value = serde_json::from_slice(&plain).unwrap();
+    assert!(
+        payload["title"].as_str().unwrap().contains("Nghỉ học"),
+        "{payload}"
+    );
+    assert!(
+        payload["url"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("/inbox/{mine}"))
+    );
+
+    // The dead device was forgotten; its delivery is recorded as refused.
+    let d = app.db.deliveries(mine).await.unwrap();
+    assert!(
+        d.iter().any(|(c, s, _, _)| c == "push" && s == "sent"),
+        "{d:?}"
+    );
+    assert!(
+        d.iter()
+            .any(|(c, s, detail, _)| c == "push" && s == "refused" && detail.contains("410")),
+        "{d:?}"
+    );
+    let user = app.db.user_by_login("0912000001").await.unwrap().unwrap();
+    assert_eq!(app.db.push_subscriptions(user.id).await.unwrap().len(), 1);
+}
