@@ -284,7 +284,9 @@ async fn web_push_reaches_subscribed_devices_encrypted_and_signed() {
     use rand::RngCore;
     let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
     // A push service stand-in: keeps what it receives; "/gone" answers 410 like a dead device.
-    let got: Arc<Mutex<Vec<(String, String, Vec<u8>)>>> = Arc::default();
+    /// (Authorization, Content-Encoding, body) of each push received.
+    type Received = Arc<Mutex<Vec<(String, String, Vec<u8>)>>>;
+    let got: Received = Arc::default();
     let keep = got.clone();
     let service = Router::new()
         .route(
