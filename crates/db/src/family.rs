@@ -1308,3 +1308,28 @@ impl Db {
             .collect()
     }
 }
+
+impl Db {
+    /// When a teacher answers messages, as they wrote it ("7:00–17:00 các ngày trong tuần").
+    pub async fn office_hours(&self, user_id: Id) -> DbResult<String> {
+        let row = sqlx::query("SELECT office_hours FROM notification_prefs WHERE user_id = $1")
+            .bind(user_id.to_string())
+            .fetch_optional(self.pool())
+            .await?;
+        row.map(|r| get_str(&r, "office_hours"))
+            .transpose()
+            .map(Option::unwrap_or_default)
+    }
+
+    /// Saves a teacher's office hours (the preferences row is created if missing).
+    pub async fn set_office_hours(&self, user_id: Id, text: &str) -> DbResult<()> {
+        let p = self.prefs(user_id).await?;
+        self.set_prefs(user_id, p).await?;
+        sqlx::query("UPDATE notification_prefs SET office_hours = $2 WHERE user_id = $1")
+            .bind(user_id.to_string())
+            .bind(text)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+}

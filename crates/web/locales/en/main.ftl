@@ -369,3 +369,6 @@ push-on = On for this device.
 push-off = Off for this device.
 push-denied = The browser blocks lophoc's notifications; allow them in the browser's settings.
 push-unsupported = This browser does not support push notifications.
+prefs-office-hours = When you answer parents' messages (shown to parents writing to you)
+prefs-office-hours-example = For example: 7:00–17:00, Monday to Friday
+compose-office-hours = The teacher answers messages:

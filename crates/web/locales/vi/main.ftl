@@ -369,3 +369,6 @@ push-on = Đang bật trên thiết bị này.
 push-off = Đang tắt trên thiết bị này.
 push-denied = Trình duyệt đang chặn thông báo của lophoc; hãy cho phép trong cài đặt của trình duyệt.
 push-unsupported = Trình duyệt này không hỗ trợ thông báo đẩy.
+prefs-office-hours = Giờ trả lời tin nhắn phụ huynh (hiện cho phụ huynh khi nhắn cho bạn)
+prefs-office-hours-example = Ví dụ: 7:00–17:00 từ thứ Hai đến thứ Sáu
+compose-office-hours = Giáo viên trả lời tin nhắn:

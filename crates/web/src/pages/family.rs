@@ -578,6 +578,7 @@ struct ComposePage {
     with_name: String,
     student_name: String,
     key: String,
+    office_hours: String,
 }
 
 async fn compose_page(
@@ -607,6 +608,11 @@ async fn compose_page(
         with_name: p.other_name,
         student_name: p.student.full_name,
         key: uuid::Uuid::new_v4().to_string(),
+        office_hours: if p.parent == s.user.id {
+            state.db.office_hours(p.staff).await?
+        } else {
+            String::new()
+        },
     })?
     .into_response())
 }
@@ -938,6 +944,8 @@ struct PrefsPage {
     hours: Vec<u8>,
     zalo_on: bool,
     devices: usize,
+    staff: bool,
+    office_hours: String,
 }
 
 async fn prefs_page(
@@ -955,6 +963,8 @@ async fn prefs_page(
         hours: (0..24).collect(),
         zalo_on: state.config.zalo.is_some(),
         devices: state.db.push_subscriptions(s.user.id).await?.len(),
+        staff: is_staff(&s),
+        office_hours: state.db.office_hours(s.user.id).await?,
     })
 }
 
@@ -969,6 +979,20 @@ pub struct PrefsForm {
     by_zalo: Option<String>,
     quiet_start: u8,
     quiet_end: u8,
+    #[serde(default)]
+    office_hours: Option<String>,
+}
+
+fn is_staff(s: &Session) -> bool {
+    s.actor.grants.iter().any(|g| {
+        matches!(
+            g.role,
+            domain::auth::Role::Teacher
+                | domain::auth::Role::GroupHead
+                | domain::auth::Role::Principal
+                | domain::auth::Role::SchoolAdmin
+        )
+    })
 }
 
 async fn save_prefs(
@@ -1003,6 +1027,15 @@ async fn save_prefs(
             },
         )
         .await?;
+    if let Some(text) = f.office_hours.filter(|_| is_staff(&s)) {
+        let text = domain::text::normalize_spaces(&text);
+        if text.chars().count() > 200 {
+            return Err(WebError::BadRequest(
+                "Giờ trả lời tin nhắn dài quá 200 ký tự".into(),
+            ));
+        }
+        state.db.set_office_hours(s.user.id, &text).await?;
+    }
     Ok(Redirect::to("/account/notifications?ok=1"))
 }
 

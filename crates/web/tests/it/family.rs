@@ -479,3 +479,57 @@ async fn announcements_reach_the_class_parents_with_read_receipts() {
         .unwrap();
     assert_eq!(r.status(), 403);
 }
+
+#[tokio::test]
+async fn parents_see_a_teachers_office_hours_before_writing() {
+    let app = TestApp::spawn().await;
+    let thcs = app.db.school_by_code("37THCSGV").await.unwrap();
+    let hs = app.db.user_by_username("hs.demo").await.unwrap();
+    let child = app.db.student_by_user(hs.id).await.unwrap().unwrap();
+    let (teacher_id, _, _) = app
+        .db
+        .class_staff(thcs.id, child.class_id.unwrap())
+        .await
+        .unwrap()
+        .remove(0);
+    let teacher_login = app.db.user(teacher_id).await.unwrap().username;
+    let teacher = app.login(&teacher_login).await;
+    let r = teacher
+        .post(app.url("/account/notifications"))
+        .form(&[
+            ("quiet_start", "21"),
+            ("quiet_end", "6"),
+            ("office_hours", "7:00–17:00 từ thứ Hai đến thứ Sáu"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let parent = app.login("0912000001").await;
+    let page = app
+        .get(
+            &parent,
+            &format!(
+                "/messages/new?school={}&student={}&with={teacher_id}",
+                thcs.id, child.id
+            ),
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("7:00–17:00 từ thứ Hai đến thứ Sáu"), "{page}");
+    // Parents have no office hours to set.
+    parent
+        .post(app.url("/account/notifications"))
+        .form(&[
+            ("quiet_start", "21"),
+            ("quiet_end", "6"),
+            ("office_hours", "bất cứ lúc nào"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let me = app.db.user_by_login("0912000001").await.unwrap().unwrap();
+    assert_eq!(app.db.office_hours(me.id).await.unwrap(), "");
+}
