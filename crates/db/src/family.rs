@@ -1333,3 +1333,121 @@ impl Db {
         Ok(())
     }
 }
+
+/// One child's week, for the parent's weekly digest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChildWeek {
+    /// The child.
+    pub student_name: String,
+    /// Their class this year.
+    pub class_name: String,
+    /// Class announcements the parent received in the week.
+    pub announcements: i64,
+    /// Messages to the parent about this child not read yet.
+    pub unread_messages: i64,
+}
+
+impl Db {
+    /// Whether the user wants the weekly digest.
+    pub async fn wants_digest(&self, user_id: Id) -> DbResult<bool> {
+        let row = sqlx::query("SELECT digest FROM notification_prefs WHERE user_id = $1")
+            .bind(user_id.to_string())
+            .fetch_optional(self.pool())
+            .await?;
+        row.map(|r| get_bool(&r, "digest"))
+            .transpose()
+            .map(|d| d.unwrap_or(true))
+    }
+
+    /// Turns the weekly digest on or off.
+    pub async fn set_digest(&self, user_id: Id, on: bool) -> DbResult<()> {
+        let p = self.prefs(user_id).await?;
+        self.set_prefs(user_id, p).await?;
+        sqlx::query("UPDATE notification_prefs SET digest = $2 WHERE user_id = $1")
+            .bind(user_id.to_string())
+            .bind(i64::from(on))
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Every parent account with at least one child.
+    pub async fn parents(&self) -> DbResult<Vec<Id>> {
+        let rows = sqlx::query("SELECT DISTINCT user_id FROM guardianships")
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(|r| get_id(r, "user_id")).collect()
+    }
+
+    /// A parent's children and what happened for each since `since` (unix ms).
+    pub async fn children_week(&self, parent: Id, since: i64) -> DbResult<Vec<ChildWeek>> {
+        let mut out = Vec::new();
+        for child in self.children_of(parent).await? {
+            let Some(class_id) = child.class_id else {
+                continue;
+            };
+            if child.status != domain::people::StudentStatus::Studying {
+                continue;
+            }
+            let row = sqlx::query(
+                "SELECT (SELECT COUNT(*) FROM announcement_recipients r JOIN announcements a ON a.id = r.announcement_id \
+                   WHERE r.user_id = $1 AND a.class_id = $2 AND a.created_at > $3) AS announcements, \
+                 (SELECT COUNT(*) FROM messages m JOIN threads t ON t.id = m.thread_id \
+                   WHERE t.parent_id = $1 AND t.student_id = $4 AND m.sender_id <> $1 AND m.hidden = 0 AND m.created_at > \
+                   COALESCE((SELECT r.read_at FROM thread_reads r WHERE r.thread_id = t.id AND r.user_id = $1), 0)) AS unread",
+            )
+            .bind(parent.to_string())
+            .bind(class_id.to_string())
+            .bind(since)
+            .bind(child.id.to_string())
+            .fetch_one(self.pool())
+            .await?;
+            out.push(ChildWeek {
+                student_name: child.full_name.clone(),
+                class_name: child.class_name.clone().unwrap_or_default(),
+                announcements: get_i64(&row, "announcements")?,
+                unread_messages: get_i64(&row, "unread")?,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Puts one notification in a user's inbox (and queues its delivery).
+    pub async fn notify_one(
+        &self,
+        user_id: Id,
+        kind: &str,
+        title: &str,
+        body: &str,
+        link: &str,
+    ) -> DbResult<()> {
+        let mut tx = self.pool().begin().await?;
+        notify_all(&mut tx, &[user_id], None, kind, title, body, link).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Queues a job under a fixed id, once: a second call with the same id does nothing (so
+    /// several workers scheduling the same weekly job agree).
+    pub async fn enqueue_once(
+        &self,
+        id: Id,
+        kind: &str,
+        payload: &str,
+        run_at: i64,
+    ) -> DbResult<()> {
+        let now = now_ms();
+        sqlx::query(
+            "INSERT INTO jobs (id, kind, payload, run_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5) \
+             ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(id.to_string())
+        .bind(kind)
+        .bind(payload)
+        .bind(run_at)
+        .bind(now)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+}

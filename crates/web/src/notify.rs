@@ -378,6 +378,20 @@ impl Notifier for PushNotifier {
     }
 }
 
+/// The next Sunday 18:00 in Vietnam strictly after `ms`.
+pub fn next_digest_at(ms: i64) -> i64 {
+    let day = 86_400_000;
+    let local = ms + 7 * 3_600_000;
+    let midnight = local - local.rem_euclid(day);
+    // 1970-01-01 was a Thursday: days since then + 4, mod 7, gives 0 for Sunday.
+    let weekday = ((midnight / day) + 4).rem_euclid(7);
+    let mut at = midnight + (7 - weekday) % 7 * day + 18 * 3_600_000;
+    if at <= local {
+        at += 7 * day;
+    }
+    at - 7 * 3_600_000
+}
+
 /// Hour (0–23) in Vietnam (UTC+7) for a unix ms time.
 fn vn_hour(ms: i64) -> u8 {
     (((ms / 1000 + 7 * 3600).rem_euclid(86_400)) / 3600) as u8
@@ -459,6 +473,9 @@ impl Worker {
 
     /// Runs until `stop` is set, polling the queue every second when it is empty.
     pub async fn run(self, mut stop: tokio::sync::watch::Receiver<bool>) {
+        if let Err(e) = self.schedule_digest(db::now_ms()).await {
+            tracing::warn!(error = %e, "could not schedule the weekly digest");
+        }
         loop {
             match self.run_once().await {
                 Ok(n) if n > 0 => continue,
@@ -475,6 +492,14 @@ impl Worker {
     async fn run_job(&self, job: &db::jobs::Job) -> anyhow::Result<()> {
         match job.kind.as_str() {
             "deliver" => self.deliver(job).await,
+            "digest" => {
+                let now = db::now_ms();
+                let sent = self.send_digest(now - 7 * 86_400_000).await?;
+                tracing::info!(parents = sent, "weekly digest sent");
+                self.db.finish_job(job.id).await?;
+                self.schedule_digest(now).await?;
+                Ok(())
+            }
             other => {
                 self.db
                     .fail_job(job.id, &format!("unknown job kind {other}"))
@@ -482,6 +507,48 @@ impl Worker {
                 Ok(())
             }
         }
+    }
+
+    /// Queues the next weekly digest (Sunday 18:00, Vietnam time), once whatever the number
+    /// of workers.
+    pub async fn schedule_digest(&self, now: i64) -> anyhow::Result<()> {
+        let at = next_digest_at(now);
+        let id =
+            uuid::Uuid::from_u128(0x6c6f_7068_6f63_0000_0000_0000_0000_0000 | (at / 1000) as u128);
+        self.db.enqueue_once(id, "digest", "", at).await?;
+        Ok(())
+    }
+
+    /// Puts a digest of each child's week since `since` in every parent's inbox (parents who
+    /// turned it off, or whose children had a quiet week, get nothing). Returns how many.
+    pub async fn send_digest(&self, since: i64) -> anyhow::Result<usize> {
+        let mut sent = 0;
+        for parent in self.db.parents().await? {
+            if !self.db.wants_digest(parent).await? {
+                continue;
+            }
+            let lines: Vec<String> = self
+                .db
+                .children_week(parent, since)
+                .await?
+                .into_iter()
+                .filter(|c| c.announcements > 0 || c.unread_messages > 0)
+                .map(|c| {
+                    format!(
+                        "{} (lớp {}): {} thông báo mới của lớp, {} tin nhắn chưa đọc",
+                        c.student_name, c.class_name, c.announcements, c.unread_messages
+                    )
+                })
+                .collect();
+            if lines.is_empty() {
+                continue;
+            }
+            self.db
+                .notify_one(parent, "digest", "Tuần qua của con", &lines.join("\n"), "/")
+                .await?;
+            sent += 1;
+        }
+        Ok(sent)
     }
 
     async fn deliver(&self, job: &db::jobs::Job) -> anyhow::Result<()> {
@@ -581,6 +648,17 @@ mod tests {
         // Equal bounds switch quiet hours off; a daytime window works too.
         assert_eq!(quiet_until(t, 0, 0), None);
         assert!(quiet_until(t - 10 * H, 11, 13).is_some());
+    }
+
+    #[test]
+    fn the_digest_goes_out_on_sunday_evening() {
+        // Monday 2026-11-23 22:00 in Vietnam → Sunday 2026-11-29 18:00 (11:00 UTC).
+        let t = 1_795_446_000_000;
+        let at = next_digest_at(t);
+        assert_eq!(at, 1_795_446_000_000 + (5 * 24 + 20) * H);
+        assert_eq!(vn_hour(at), 18);
+        // Exactly at the time, the next one is a week later.
+        assert_eq!(next_digest_at(at), at + 7 * 24 * H);
     }
 
     #[test]

@@ -372,3 +372,4 @@ push-unsupported = This browser does not support push notifications.
 prefs-office-hours = When you answer parents' messages (shown to parents writing to you)
 prefs-office-hours-example = For example: 7:00–17:00, Monday to Friday
 compose-office-hours = The teacher answers messages:
+prefs-digest = Get the "Your child's week" digest every Sunday evening

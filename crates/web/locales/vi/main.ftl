@@ -372,3 +372,4 @@ push-unsupported = Trình duyệt này không hỗ trợ thông báo đẩy.
 prefs-office-hours = Giờ trả lời tin nhắn phụ huynh (hiện cho phụ huynh khi nhắn cho bạn)
 prefs-office-hours-example = Ví dụ: 7:00–17:00 từ thứ Hai đến thứ Sáu
 compose-office-hours = Giáo viên trả lời tin nhắn:
+prefs-digest = Nhận bản tin "Tuần qua của con" mỗi tối Chủ nhật

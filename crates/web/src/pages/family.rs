@@ -946,6 +946,8 @@ struct PrefsPage {
     devices: usize,
     staff: bool,
     office_hours: String,
+    parent: bool,
+    digest: bool,
 }
 
 async fn prefs_page(
@@ -965,6 +967,8 @@ async fn prefs_page(
         devices: state.db.push_subscriptions(s.user.id).await?.len(),
         staff: is_staff(&s),
         office_hours: state.db.office_hours(s.user.id).await?,
+        parent: s.actor.has_role(domain::auth::Role::Parent),
+        digest: state.db.wants_digest(s.user.id).await?,
     })
 }
 
@@ -981,6 +985,8 @@ pub struct PrefsForm {
     quiet_end: u8,
     #[serde(default)]
     office_hours: Option<String>,
+    #[serde(default)]
+    digest: Option<String>,
 }
 
 fn is_staff(s: &Session) -> bool {
@@ -1027,6 +1033,9 @@ async fn save_prefs(
             },
         )
         .await?;
+    if s.actor.has_role(domain::auth::Role::Parent) {
+        state.db.set_digest(s.user.id, f.digest.is_some()).await?;
+    }
     if let Some(text) = f.office_hours.filter(|_| is_staff(&s)) {
         let text = domain::text::normalize_spaces(&text);
         if text.chars().count() > 200 {

@@ -407,3 +407,52 @@ async fn web_push_reaches_subscribed_devices_encrypted_and_signed() {
     let user = app.db.user_by_login("0912000001").await.unwrap().unwrap();
     assert_eq!(app.db.push_subscriptions(user.id).await.unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn the_weekly_digest_sums_up_each_childs_week() {
+    let app = TestApp::spawn().await;
+    let since = db::now_ms() - 1000;
+    announce(&app).await;
+    let parent = app.db.user_by_login("0912000001").await.unwrap().unwrap();
+    let sent = app.worker.send_digest(since).await.unwrap();
+    assert!(sent >= 18, "every parent of 6A1 gets one: {sent}");
+    let digest = app
+        .db
+        .notifications(parent.id, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|n| n.kind == "digest")
+        .unwrap();
+    let hs = app.db.user_by_username("hs.demo").await.unwrap();
+    let child = app.db.student_by_user(hs.id).await.unwrap().unwrap();
+    assert!(
+        digest.body.contains(&child.full_name) && digest.body.contains("1 thông báo mới"),
+        "{}",
+        digest.body
+    );
+    // A parent who turns it off gets none; a quiet week sends nothing.
+    let c = app.login("0912000001").await;
+    c.post(app.url("/account/notifications"))
+        .form(&[("quiet_start", "21"), ("quiet_end", "6")])
+        .send()
+        .await
+        .unwrap();
+    assert!(!app.db.wants_digest(parent.id).await.unwrap());
+    app.worker.send_digest(since).await.unwrap();
+    let digests = app
+        .db
+        .notifications(parent.id, 20)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|n| n.kind == "digest")
+        .count();
+    assert_eq!(digests, 1);
+    assert_eq!(app.worker.send_digest(db::now_ms()).await.unwrap(), 0);
+    // Scheduling twice queues one job.
+    let before = app.db.job_counts().await.unwrap().queued;
+    app.worker.schedule_digest(db::now_ms()).await.unwrap();
+    app.worker.schedule_digest(db::now_ms()).await.unwrap();
+    assert_eq!(app.db.job_counts().await.unwrap().queued, before + 1);
+}
