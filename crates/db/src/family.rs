@@ -707,35 +707,15 @@ impl Db {
         hidden: bool,
         actor: Id,
     ) -> DbResult<()> {
-        let mut tx = self.pool().begin().await?;
-        let n = sqlx::query("UPDATE messages SET hidden = $3 WHERE school_id = $1 AND id = $2")
-            .bind(school_id.to_string())
-            .bind(message_id.to_string())
-            .bind(i64::from(hidden))
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if n == 0 {
-            return Err(DbError::NotFound);
-        }
-        audit(
-            &mut *tx,
-            &AuditEntry {
-                school_id: Some(school_id),
-                actor_id: Some(actor),
-                action: if hidden {
-                    "message.hide"
-                } else {
-                    "message.show"
-                },
-                entity: "message",
-                entity_id: Some(message_id),
-                detail: String::new(),
-            },
+        let action = if hidden {
+            "message.hide"
+        } else {
+            "message.show"
+        };
+        self.moderate(
+            "messages", "hidden", school_id, message_id, hidden, actor, action, "message",
         )
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        .await
     }
 
     /// Blocks or reopens a conversation (moderation), audited.
@@ -746,14 +726,44 @@ impl Db {
         blocked: bool,
         actor: Id,
     ) -> DbResult<()> {
+        let action = if blocked {
+            "thread.block"
+        } else {
+            "thread.unblock"
+        };
+        self.moderate(
+            "threads", "blocked", school_id, thread_id, blocked, actor, action, "thread",
+        )
+        .await
+    }
+
+    /// Sets a moderation flag of a school's row and audits it, in one transaction. `table` and
+    /// `column` are this module's constants, never user input.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "a private helper of the two moderation actions"
+    )]
+    async fn moderate(
+        &self,
+        table: &str,
+        column: &str,
+        school_id: Id,
+        id: Id,
+        on: bool,
+        actor: Id,
+        action: &str,
+        entity: &str,
+    ) -> DbResult<()> {
         let mut tx = self.pool().begin().await?;
-        let n = sqlx::query("UPDATE threads SET blocked = $3 WHERE school_id = $1 AND id = $2")
-            .bind(school_id.to_string())
-            .bind(thread_id.to_string())
-            .bind(i64::from(blocked))
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+        let n = sqlx::query(&format!(
+            "UPDATE {table} SET {column} = $3 WHERE school_id = $1 AND id = $2"
+        ))
+        .bind(school_id.to_string())
+        .bind(id.to_string())
+        .bind(i64::from(on))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
         if n == 0 {
             return Err(DbError::NotFound);
         }
@@ -762,13 +772,9 @@ impl Db {
             &AuditEntry {
                 school_id: Some(school_id),
                 actor_id: Some(actor),
-                action: if blocked {
-                    "thread.block"
-                } else {
-                    "thread.unblock"
-                },
-                entity: "thread",
-                entity_id: Some(thread_id),
+                action,
+                entity,
+                entity_id: Some(id),
                 detail: String::new(),
             },
         )
