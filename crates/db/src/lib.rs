@@ -11,6 +11,7 @@ pub mod audit;
 pub mod family;
 pub mod jobs;
 pub mod org;
+pub mod oversight;
 pub mod roster;
 pub mod school;
 

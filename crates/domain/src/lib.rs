@@ -8,6 +8,7 @@
 pub mod auth;
 pub mod calendar;
 pub mod curriculum;
+pub mod oversight;
 pub mod people;
 pub mod text;
 pub mod tree;

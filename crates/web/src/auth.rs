@@ -156,6 +156,7 @@ pub(crate) async fn load_session(parts: &Parts, state: &AppState) -> Result<Sess
     if now - row.last_seen > 10 * 60 * 1000 {
         let ttl = state.config.session_ttl.as_millis() as i64;
         state.db.touch_session(&hash, now + ttl).await?;
+        state.db.touch_user(user.id).await?;
     }
     let actor = state.db.actor(&user).await?;
     Ok(Session {

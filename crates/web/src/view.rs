@@ -91,6 +91,11 @@ impl Ctx {
                     label: t("nav-unit"),
                     key: "unit",
                 });
+                links.push(NavLink {
+                    href: format!("/units/{id}/coverage"),
+                    label: t("nav-coverage"),
+                    key: "coverage",
+                });
             }
         }
         for sid in a.school_ids() {

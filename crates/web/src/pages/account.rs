@@ -144,6 +144,7 @@ async fn login(
         ));
     }
     state.db.clear_failed_logins(user.id).await?;
+    state.db.touch_user(user.id).await?;
     let (token, hash) = new_session_token();
     let ttl = state.config.session_ttl;
     let ua = headers

@@ -7,6 +7,7 @@ pub mod guides;
 pub mod import;
 pub mod ops;
 pub mod org;
+pub mod oversight;
 pub mod school;
 pub mod students;
 
@@ -30,6 +31,7 @@ pub fn router() -> Router<AppState> {
         .merge(import::router())
         .merge(guides::router())
         .merge(ops::router())
+        .merge(oversight::router())
 }
 
 /// Loads a school and checks the actor may do `action` there. An id of a school the actor

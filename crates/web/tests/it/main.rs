@@ -7,4 +7,5 @@ mod api;
 mod family;
 mod harness;
 mod notify;
+mod oversight;
 mod roster;

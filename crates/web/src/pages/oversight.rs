@@ -1,0 +1,184 @@
+//! The coverage dashboard of a management unit: every school below it, deployed or not, how
+//! many teachers, students and parents use lophoc, with a traffic light, a chart and an Excel
+//! export. Figures are computed from use, never typed in.
+
+use crate::AppState;
+use crate::auth::Session;
+use crate::error::{WebError, WebResult};
+use crate::view::{Ctx, render};
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::header;
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use db::org::{School, Unit};
+use db::oversight::Coverage;
+use domain::Id;
+use domain::auth::{Action, Target};
+use domain::oversight::{Rag, percent, rag};
+
+/// Routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/units/{id}/coverage", get(page))
+        .route("/units/{id}/coverage.xlsx", get(export))
+}
+
+/// One line of the dashboard.
+pub struct Line {
+    /// The school.
+    pub school: School,
+    /// Its figures.
+    pub c: Coverage,
+    /// Its light.
+    pub rag: Rag,
+}
+
+impl Line {
+    /// Staff active in 30 days, percent.
+    pub fn staff_pct(&self) -> i64 {
+        percent(self.c.staff_active_30, self.c.staff)
+    }
+    /// Students active in 30 days, percent.
+    pub fn students_pct(&self) -> i64 {
+        percent(self.c.students_active_30, self.c.students)
+    }
+    /// Parents connected, percent.
+    pub fn parents_pct(&self) -> i64 {
+        percent(self.c.parents_connected, self.c.parents)
+    }
+}
+
+async fn lines(state: &AppState, s: &Session, id: Id) -> WebResult<(Unit, Vec<Line>)> {
+    let unit = match state.db.unit(id).await {
+        Ok(u) => u,
+        Err(db::DbError::NotFound) => return Err(WebError::Forbidden),
+        Err(e) => return Err(e.into()),
+    };
+    s.require(Action::ViewUnit, Target::Unit(&unit.path))?;
+    let mut out = Vec::new();
+    for school in state.db.schools_within(&unit.path).await? {
+        let c = state.db.coverage(school.id).await?;
+        let light = rag(
+            c.deployed,
+            c.staff,
+            c.staff_active_30,
+            c.students,
+            c.students_active_30,
+        );
+        out.push(Line {
+            school,
+            c,
+            rag: light,
+        });
+    }
+    // Schools that need attention first.
+    out.sort_by(|a, b| {
+        a.rag
+            .cmp(&b.rag)
+            .then_with(|| a.school.name.cmp(&b.school.name))
+    });
+    Ok((unit, out))
+}
+
+#[derive(Template)]
+#[template(path = "coverage.html")]
+struct Page {
+    ctx: Ctx,
+    unit: Unit,
+    lines: Vec<Line>,
+    deployed: usize,
+    red: usize,
+    amber: usize,
+    green: usize,
+}
+
+async fn page(
+    State(state): State<AppState>,
+    s: Session,
+    Path(id): Path<Id>,
+) -> WebResult<Html<String>> {
+    let (unit, lines) = lines(&state, &s, id).await?;
+    let count = |r: Rag| lines.iter().filter(|l| l.rag == r).count();
+    render(&Page {
+        ctx: Ctx::new(&s, s.lang.t("coverage-title")),
+        deployed: lines.iter().filter(|l| l.c.deployed).count(),
+        red: count(Rag::Red),
+        amber: count(Rag::Amber),
+        green: count(Rag::Green),
+        unit,
+        lines,
+    })
+}
+
+async fn export(
+    State(state): State<AppState>,
+    s: Session,
+    Path(id): Path<Id>,
+) -> WebResult<Response> {
+    use office::table::Cell;
+    let (unit, lines) = lines(&state, &s, id).await?;
+    let headers = [
+        "Mã trường",
+        "Tên trường",
+        "Cấp học",
+        "Đã triển khai",
+        "Đánh giá",
+        "Cán bộ, GV",
+        "GV hoạt động 7 ngày",
+        "GV hoạt động 30 ngày",
+        "Học sinh",
+        "HS hoạt động 7 ngày",
+        "HS hoạt động 30 ngày",
+        "Phụ huynh",
+        "Phụ huynh đã kết nối",
+        "Thông báo 30 ngày",
+        "Tin nhắn 30 ngày",
+    ];
+    let rows: Vec<Vec<Cell>> = lines
+        .iter()
+        .map(|l| {
+            vec![
+                l.school.code.clone().into(),
+                l.school.name.clone().into(),
+                l.school.level.label().into(),
+                if l.c.deployed { "Có" } else { "Chưa" }.into(),
+                l.rag.label().into(),
+                l.c.staff.into(),
+                l.c.staff_active_7.into(),
+                l.c.staff_active_30.into(),
+                l.c.students.into(),
+                l.c.students_active_7.into(),
+                l.c.students_active_30.into(),
+                l.c.parents.into(),
+                l.c.parents_connected.into(),
+                l.c.announcements_30.into(),
+                l.c.messages_30.into(),
+            ]
+        })
+        .collect();
+    let title = vec![
+        format!(
+            "ĐỘ PHỦ NỀN TẢNG DẠY HỌC TRỰC TUYẾN – {}",
+            unit.name.to_uppercase()
+        ),
+        format!("Số liệu lúc {}", crate::view::format_ms(db::now_ms())),
+    ];
+    let bytes = office::table::export("Độ phủ", &title, &headers, &rows)
+        .map_err(|e| WebError::Internal(e.into()))?;
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_owned(),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"do-phu-{}.xlsx\"", unit.code),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}
