@@ -29,6 +29,11 @@ pub const GUIDES: &[(&str, &str, &str)] = &[
         include_str!("../../../../docs/phu-huynh.md"),
     ),
     (
+        "do-phu-nen-tang",
+        "Độ phủ nền tảng (Sở, xã/phường)",
+        include_str!("../../../../docs/do-phu-nen-tang.md"),
+    ),
+    (
         "nhap-danh-sach-hoc-sinh",
         "Nhập danh sách học sinh từ Excel",
         include_str!("../../../../docs/nhap-danh-sach-hoc-sinh.md"),

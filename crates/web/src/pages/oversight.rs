@@ -102,7 +102,7 @@ async fn page(
     let (unit, lines) = lines(&state, &s, id).await?;
     let count = |r: Rag| lines.iter().filter(|l| l.rag == r).count();
     render(&Page {
-        ctx: Ctx::new(&s, s.lang.t("coverage-title")),
+        ctx: Ctx::new(&s, s.lang.t("coverage-title")).with_help("do-phu-nen-tang"),
         deployed: lines.iter().filter(|l| l.c.deployed).count(),
         red: count(Rag::Red),
         amber: count(Rag::Amber),
