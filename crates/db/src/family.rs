@@ -533,6 +533,7 @@ impl Db {
         sender_id: Id,
         body: &str,
         idempotency_key: &str,
+        attachments: &[NewAttachment],
     ) -> DbResult<(Id, bool)> {
         let existing = sqlx::query("SELECT id FROM messages WHERE school_id = $1 AND sender_id = $2 AND idempotency_key = $3")
             .bind(thread.school_id.to_string())
@@ -577,12 +578,31 @@ impl Db {
                 .await?;
             return Ok((get_id(&r, "id")?, false));
         }
+        for a in attachments {
+            sqlx::query(
+                "INSERT INTO message_attachments (id, school_id, message_id, storage_key, content_type, size, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(new_id().to_string())
+            .bind(thread.school_id.to_string())
+            .bind(id.to_string())
+            .bind(&a.storage_key)
+            .bind(&a.content_type)
+            .bind(a.size)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
         sqlx::query("UPDATE threads SET last_message_at = $2 WHERE id = $1")
             .bind(thread.id.to_string())
             .bind(now)
             .execute(&mut *tx)
             .await?;
-        let preview: String = body.chars().take(120).collect();
+        let preview: String = if body.is_empty() && !attachments.is_empty() {
+            format!("[{} ảnh]", attachments.len())
+        } else {
+            body.chars().take(120).collect()
+        };
         notify_all(
             &mut tx,
             &[recipient],
@@ -1455,5 +1475,67 @@ impl Db {
         .execute(self.pool())
         .await?;
         Ok(())
+    }
+}
+
+/// A stored file to attach to a new message.
+#[derive(Debug, Clone)]
+pub struct NewAttachment {
+    /// Where it is stored.
+    pub storage_key: String,
+    /// Its type (checked from its bytes).
+    pub content_type: String,
+    /// Size in bytes.
+    pub size: i64,
+}
+
+/// An attachment of a message.
+#[derive(Debug, Clone)]
+pub struct Attachment {
+    /// Id.
+    pub id: Id,
+    /// The message.
+    pub message_id: Id,
+    /// The conversation.
+    pub thread_id: Id,
+    /// Where it is stored.
+    pub storage_key: String,
+    /// Its type.
+    pub content_type: String,
+}
+
+impl Db {
+    /// The attachments of a conversation's messages.
+    pub async fn thread_attachments(&self, thread_id: Id) -> DbResult<Vec<Attachment>> {
+        self.attachments_where("m.thread_id = $1", thread_id).await
+    }
+
+    /// One attachment.
+    pub async fn attachment(&self, id: Id) -> DbResult<Attachment> {
+        self.attachments_where("a.id = $1", id)
+            .await?
+            .pop()
+            .ok_or(DbError::NotFound)
+    }
+
+    async fn attachments_where(&self, cond: &str, id: Id) -> DbResult<Vec<Attachment>> {
+        let rows = sqlx::query(&format!(
+            "SELECT a.id, a.message_id, m.thread_id, a.storage_key, a.content_type FROM message_attachments a \
+             JOIN messages m ON m.id = a.message_id WHERE {cond} ORDER BY a.created_at, a.id"
+        ))
+        .bind(id.to_string())
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Attachment {
+                    id: get_id(r, "id")?,
+                    message_id: get_id(r, "message_id")?,
+                    thread_id: get_id(r, "thread_id")?,
+                    storage_key: get_str(r, "storage_key")?,
+                    content_type: get_str(r, "content_type")?,
+                })
+            })
+            .collect()
     }
 }

@@ -136,6 +136,7 @@ impl Config {
             secure_cookies: self.cookie_secure,
             trust_proxy: self.trust_proxy,
             outbox_dir: Some(self.data_dir.join("outbox")),
+            files_dir: Some(self.data_dir.join("files")),
             smtp_url: (!self.smtp_url.expose_secret().is_empty()).then(|| self.smtp_url.clone()),
             mail_from: self.mail_from.clone(),
             zalo,

@@ -54,6 +54,8 @@ pub struct WebConfig {
     pub push_contact: String,
     /// Accept plain-HTTP and local push endpoints (tests with a local push stand-in only).
     pub push_allow_insecure: bool,
+    /// Folder of stored files; none keeps them in memory (tests).
+    pub files_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for WebConfig {
@@ -72,6 +74,7 @@ impl Default for WebConfig {
             retry_base_ms: 30_000,
             push_contact: "mailto:admin@lophoc.local".into(),
             push_allow_insecure: false,
+            files_dir: None,
         }
     }
 }
@@ -89,6 +92,8 @@ pub struct AppState {
     pub imports: Arc<imports::ImportStore>,
     /// Login attempt counters per client address.
     pub throttle: Arc<auth::IpThrottle>,
+    /// Stored files (message photos).
+    pub storage: media::Storage,
 }
 
 /// The application: its router and state.
@@ -148,7 +153,13 @@ impl App {
             config.public_url.clone(),
         )
         .with_retry_base(config.retry_base_ms);
+        let storage = match &config.files_dir {
+            Some(dir) => media::Storage::local(dir)
+                .map_err(|e| anyhow::anyhow!("thư mục tệp {}: {e}", dir.display()))?,
+            None => media::Storage::memory(),
+        };
         let state = AppState {
+            storage,
             db,
             config: Arc::new(config),
             metrics: metrics_handle(),

@@ -72,3 +72,25 @@ if (pushBox) {
     }).catch(() => say("data-unsupported-text"));
   }
 }
+// Photos taken with a phone camera are several MB: shrink them in the browser (longest side
+// 1600 px, JPEG) before they go over 3G. If anything fails, the originals are sent.
+document.querySelectorAll("form[data-photos] input[type=file]").forEach((input) => {
+  input.addEventListener("change", async () => {
+    if (!window.DataTransfer || !input.files.length) return;
+    const out = new DataTransfer();
+    for (const file of input.files) {
+      try {
+        if (file.size < 400 * 1024) { out.items.add(file); continue; }
+        const bitmap = await createImageBitmap(file);
+        const scale = Math.min(1, 1600 / Math.max(bitmap.width, bitmap.height));
+        const canvas = document.createElement("canvas");
+        canvas.width = Math.round(bitmap.width * scale);
+        canvas.height = Math.round(bitmap.height * scale);
+        canvas.getContext("2d").drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+        const blob = await new Promise((ok) => canvas.toBlob(ok, "image/jpeg", 0.8));
+        out.items.add(blob ? new File([blob], file.name.replace(/\.[^.]+$/, "") + ".jpg", { type: "image/jpeg" }) : file);
+      } catch (_) { out.items.add(file); }
+    }
+    input.files = out.files;
+  });
+});

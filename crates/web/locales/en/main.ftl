@@ -388,3 +388,5 @@ coverage-activity = Last 30 days:
 coverage-announcements = announcements
 coverage-messages = messages
 nav-coverage = Platform coverage
+compose-photos = Photos (at most 4)
+thread-photo = Attached photo

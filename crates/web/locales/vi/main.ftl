@@ -388,3 +388,5 @@ coverage-activity = 30 ngày qua:
 coverage-announcements = thông báo
 coverage-messages = tin nhắn
 nav-coverage = Độ phủ nền tảng
+compose-photos = Ảnh chụp (tối đa 4 ảnh)
+thread-photo = Ảnh đính kèm

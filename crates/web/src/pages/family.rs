@@ -55,6 +55,7 @@ pub fn router() -> Router<AppState> {
         .route("/messages/new", get(compose_page).post(compose))
         .route("/messages/{thread}", get(thread_page).post(reply))
         .route("/messages/{thread}/report/{message}", post(report))
+        .route("/messages/{thread}/photos/{photo}", get(photo))
         .route("/schools/{id}/moderation", get(moderation_page))
         .route(
             "/schools/{id}/moderation/messages/{message}",
@@ -630,9 +631,9 @@ pub struct MessageForm {
     key: String,
 }
 
-fn check_body(body: &str) -> WebResult<&str> {
+fn check_body(body: &str, has_photos: bool) -> WebResult<&str> {
     let body = body.trim();
-    if body.is_empty() {
+    if body.is_empty() && !has_photos {
         return Err(WebError::BadRequest("Tin nhắn trống".into()));
     }
     if body.chars().count() > MAX_MESSAGE_CHARS {
@@ -673,18 +674,99 @@ fn check_key(key: &str) -> WebResult<&str> {
 async fn compose(
     State(state): State<AppState>,
     s: Session,
-    Form(f): Form<MessageForm>,
+    req: axum::extract::Request,
 ) -> WebResult<Redirect> {
-    let p = party(&state, &s, &f.school, &f.student, &f.with).await?;
-    let body = check_body(&f.body)?;
-    let key = check_key(&f.key)?;
+    let m = read_message(req, &state).await?;
+    let p = party(&state, &s, &m.form.school, &m.form.student, &m.form.with).await?;
+    let body = check_body(&m.form.body, !m.photos.is_empty())?;
+    let key = check_key(&m.form.key)?;
     check_flood(&state, s.user.id).await?;
     let thread = state
         .db
         .open_thread(p.school.id, p.student.id, p.parent, p.staff)
         .await?;
-    send(&state, &s, &thread, body, key).await?;
+    send(&state, &s, &thread, body, key, m.photos).await?;
     Ok(Redirect::to(&format!("/messages/{}", thread.id)))
+}
+
+/// Photos allowed per message, and the size of each.
+const MAX_PHOTOS: usize = 4;
+const MAX_PHOTO_BYTES: usize = 5 * 1024 * 1024;
+
+/// A checked photo: bytes, content type, file extension.
+type Photo = (Vec<u8>, &'static str, &'static str);
+
+/// A message as posted: the form fields and the photos (checked to be images).
+struct MessageInput {
+    form: MessageForm,
+    photos: Vec<Photo>,
+}
+
+/// Reads a message from a plain form or, with photos, a multipart form.
+async fn read_message(req: axum::extract::Request, state: &AppState) -> WebResult<MessageInput> {
+    use axum::extract::FromRequest;
+    let multipart = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    if !multipart {
+        let Form(form) = Form::<MessageForm>::from_request(req, state).await?;
+        return Ok(MessageInput {
+            form,
+            photos: vec![],
+        });
+    }
+    let too_big = || {
+        WebError::BadRequest(format!(
+            "Tệp gửi lên quá lớn (tối đa {MAX_PHOTOS} ảnh, mỗi ảnh {} MB)",
+            MAX_PHOTO_BYTES / 1024 / 1024
+        ))
+    };
+    let mut mp = axum::extract::Multipart::from_request(req, state)
+        .await
+        .map_err(|_| WebError::BadRequest("Biểu mẫu gửi lên không hợp lệ".into()))?;
+    let mut fields = std::collections::HashMap::new();
+    let mut photos = Vec::new();
+    while let Some(field) = mp.next_field().await.map_err(|_| too_big())? {
+        let name = field.name().unwrap_or("").to_owned();
+        if name == "photos" {
+            let bytes = field.bytes().await.map_err(|_| too_big())?;
+            if bytes.is_empty() {
+                continue; // the file input left empty
+            }
+            let n = photos.len() + 1;
+            if n > MAX_PHOTOS {
+                return Err(WebError::BadRequest(format!(
+                    "Mỗi tin nhắn gửi tối đa {MAX_PHOTOS} ảnh"
+                )));
+            }
+            if bytes.len() > MAX_PHOTO_BYTES {
+                return Err(WebError::BadRequest(format!(
+                    "Ảnh thứ {n} lớn quá {} MB",
+                    MAX_PHOTO_BYTES / 1024 / 1024
+                )));
+            }
+            let (ctype, ext) = media::sniff_image(&bytes).ok_or_else(|| {
+                WebError::BadRequest(format!("Tệp thứ {n} không phải ảnh JPEG, PNG hoặc WebP"))
+            })?;
+            photos.push((bytes.to_vec(), ctype, ext));
+        } else {
+            let text = field.text().await.map_err(|_| too_big())?;
+            fields.insert(name, text);
+        }
+    }
+    let get = |k: &str| fields.get(k).cloned().unwrap_or_default();
+    Ok(MessageInput {
+        form: MessageForm {
+            school: get("school"),
+            student: get("student"),
+            with: get("with"),
+            body: get("body"),
+            key: get("key"),
+        },
+        photos,
+    })
 }
 
 async fn send(
@@ -693,20 +775,78 @@ async fn send(
     thread: &Thread,
     body: &str,
     key: &str,
+    photos: Vec<Photo>,
 ) -> WebResult<()> {
     if thread.blocked {
         return Err(WebError::Conflict(
             "Nhà trường đã tạm khoá cuộc trao đổi này.".into(),
         ));
     }
-    state.db.post_message(thread, s.user.id, body, key).await?;
+    // Files first, then the message and its attachment rows in one transaction: a message
+    // never points at a missing photo.
+    let mut stored = Vec::new();
+    for (bytes, ctype, ext) in photos {
+        let storage_key = format!(
+            "messages/{}/{}.{ext}",
+            thread.school_id,
+            uuid::Uuid::now_v7()
+        );
+        let size = bytes.len() as i64;
+        state
+            .storage
+            .put(&storage_key, bytes)
+            .await
+            .map_err(|e| WebError::Internal(e.into()))?;
+        stored.push(db::family::NewAttachment {
+            storage_key,
+            content_type: ctype.to_owned(),
+            size,
+        });
+    }
+    let (_, created) = state
+        .db
+        .post_message(thread, s.user.id, body, key, &stored)
+        .await?;
+    if !created {
+        // A retried send: the first one already has its photos.
+        for a in &stored {
+            let _ = state.storage.delete(&a.storage_key).await;
+        }
+    }
     Ok(())
+}
+
+async fn photo(
+    State(state): State<AppState>,
+    s: Session,
+    Path((id, photo)): Path<(Id, Id)>,
+) -> WebResult<Response> {
+    thread_for(&state, &s, id).await?;
+    let a = match state.db.attachment(photo).await {
+        Ok(a) if a.thread_id == id => a,
+        Ok(_) | Err(db::DbError::NotFound) => return Err(WebError::NotFound),
+        Err(e) => return Err(e.into()),
+    };
+    let bytes = state
+        .storage
+        .get(&a.storage_key)
+        .await
+        .map_err(|e| WebError::Internal(e.into()))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, a.content_type),
+            (header::CACHE_CONTROL, "private, max-age=86400".to_owned()),
+        ],
+        bytes,
+    )
+        .into_response())
 }
 
 #[derive(Template)]
 #[template(path = "thread.html")]
 struct ThreadPage {
     ctx: Ctx,
+    photos: Vec<db::family::Attachment>,
     thread: Thread,
     title: String,
     messages: Vec<MessageView>,
@@ -771,6 +911,7 @@ async fn thread_page(
             .await?;
     }
     render(&ThreadPage {
+        photos: state.db.thread_attachments(id).await?,
         ctx: Ctx::new(&s, other_name.clone()),
         title: format!("{other_name} · {}", student.full_name),
         thread,
@@ -786,16 +927,17 @@ async fn reply(
     State(state): State<AppState>,
     s: Session,
     Path(id): Path<Id>,
-    Form(f): Form<MessageForm>,
+    req: axum::extract::Request,
 ) -> WebResult<Redirect> {
     let (thread, participant) = thread_for(&state, &s, id).await?;
     if !participant {
         return Err(WebError::Forbidden);
     }
-    let body = check_body(&f.body)?;
-    let key = check_key(&f.key)?;
+    let m = read_message(req, &state).await?;
+    let body = check_body(&m.form.body, !m.photos.is_empty())?;
+    let key = check_key(&m.form.key)?;
     check_flood(&state, s.user.id).await?;
-    send(&state, &s, &thread, body, key).await?;
+    send(&state, &s, &thread, body, key, m.photos).await?;
     Ok(Redirect::to(&format!("/messages/{id}")))
 }
 

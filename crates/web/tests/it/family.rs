@@ -533,3 +533,96 @@ async fn parents_see_a_teachers_office_hours_before_writing() {
     let me = app.db.user_by_login("0912000001").await.unwrap().unwrap();
     assert_eq!(app.db.office_hours(me.id).await.unwrap(), "");
 }
+
+#[tokio::test]
+async fn photos_travel_with_messages_and_stay_in_the_conversation() {
+    let app = TestApp::spawn().await;
+    let thcs = app.db.school_by_code("37THCSGV").await.unwrap();
+    let hs = app.db.user_by_username("hs.demo").await.unwrap();
+    let child = app.db.student_by_user(hs.id).await.unwrap().unwrap();
+    let (teacher_id, _, _) = app
+        .db
+        .class_staff(thcs.id, child.class_id.unwrap())
+        .await
+        .unwrap()
+        .remove(0);
+    let parent = app.login("0912000001").await;
+    let png =
+        b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89".to_vec();
+    let form = |photos: Vec<(&str, Vec<u8>)>, key: &str| {
+        let mut f = reqwest::multipart::Form::new()
+            .text("school", thcs.id.to_string())
+            .text("student", child.id.to_string())
+            .text("with", teacher_id.to_string())
+            .text("body", "")
+            .text("key", key.to_owned());
+        for (name, bytes) in photos {
+            f = f.part(
+                "photos",
+                reqwest::multipart::Part::bytes(bytes).file_name(name.to_owned()),
+            );
+        }
+        f
+    };
+    // A photo of the homework, no text.
+    let r = parent
+        .post(app.url("/messages/new"))
+        .multipart(form(vec![("bai-tap.png", png.clone())], "p-1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let thread_url = crate::harness::location(&r);
+    let page = app.get(&parent, &thread_url).await.text().await.unwrap();
+    let src = page
+        .split("class=\"photo\" src=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .expect("the photo is shown")
+        .to_owned();
+    let r = app.get(&parent, &src).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "image/png");
+    assert_eq!(r.bytes().await.unwrap().as_ref(), png.as_slice());
+    // The teacher sees it; a stranger does not; the inbox says a photo came.
+    let teacher = app
+        .login(&app.db.user(teacher_id).await.unwrap().username)
+        .await;
+    assert_eq!(app.get(&teacher, &src).await.status(), 200);
+    let stranger = app.login("gv2.37thgv01").await;
+    assert_eq!(app.get(&stranger, &src).await.status(), 403);
+    let inbox = app.get(&teacher, "/inbox").await.text().await.unwrap();
+    assert!(inbox.contains("[1 ảnh]"));
+
+    // Not an image, too many, nothing at all: refused with a message, nothing stored.
+    let r = parent
+        .post(app.url(&thread_url))
+        .multipart(form(
+            vec![("x.png", b"<svg onload=alert(1)>".to_vec())],
+            "p-2",
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("không phải ảnh"));
+    let five = (0..5)
+        .map(|i| (if i == 0 { "a.png" } else { "b.png" }, png.clone()))
+        .collect();
+    let r = parent
+        .post(app.url(&thread_url))
+        .multipart(form(five, "p-3"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let r = parent
+        .post(app.url(&thread_url))
+        .multipart(form(vec![], "p-4"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let thread_id: uuid::Uuid = thread_url.trim_start_matches("/messages/").parse().unwrap();
+    assert_eq!(app.db.thread_attachments(thread_id).await.unwrap().len(), 1);
+}
