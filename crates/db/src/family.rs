@@ -1107,6 +1107,8 @@ pub struct Outgoing {
     pub prefs: Prefs,
     /// Recipient's devices for Web Push.
     pub push: Vec<PushSubscription>,
+    /// The school's own Zalo Official Account: (access token, template id).
+    pub school_zalo: Option<(String, String)>,
 }
 
 impl Db {
@@ -1160,6 +1162,7 @@ impl Db {
         .await?
         .ok_or(DbError::NotFound)?;
         let user_id = get_id(&r, "user_id")?;
+        let school_id = crate::get_opt_id(&r, "school_id")?;
         Ok(Outgoing {
             notification: Notification {
                 id: get_id(&r, "id")?,
@@ -1170,13 +1173,17 @@ impl Db {
                 created_at: get_i64(&r, "created_at")?,
                 read: get_bool(&r, "is_read")?,
             },
-            school_id: crate::get_opt_id(&r, "school_id")?,
+            school_id,
             user_id,
             full_name: get_str(&r, "full_name")?,
             email: get_opt_str(&r, "email")?,
             phone: get_opt_str(&r, "phone")?,
             prefs: self.prefs(user_id).await?,
             push: self.push_subscriptions(user_id).await?,
+            school_zalo: match school_id {
+                Some(s) => self.school_zalo(s).await?,
+                None => None,
+            },
         })
     }
 
@@ -1537,5 +1544,69 @@ impl Db {
                 })
             })
             .collect()
+    }
+}
+
+impl Db {
+    /// A school's own Zalo Official Account: (access token, template id).
+    pub async fn school_zalo(&self, school_id: Id) -> DbResult<Option<(String, String)>> {
+        let row =
+            sqlx::query("SELECT access_token, template_id FROM school_zalo WHERE school_id = $1")
+                .bind(school_id.to_string())
+                .fetch_optional(self.pool())
+                .await?;
+        row.map(|r| Ok((get_str(&r, "access_token")?, get_str(&r, "template_id")?)))
+            .transpose()
+    }
+
+    /// Sets or clears a school's Zalo Official Account, audited (the token itself is not).
+    pub async fn set_school_zalo(
+        &self,
+        school_id: Id,
+        account: Option<(&str, &str)>,
+        actor: Id,
+    ) -> DbResult<()> {
+        let mut tx = self.pool().begin().await?;
+        match account {
+            Some((token, template)) => {
+                sqlx::query(
+                    "INSERT INTO school_zalo (school_id, access_token, template_id, updated_at) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (school_id) DO UPDATE SET access_token = excluded.access_token, \
+                     template_id = excluded.template_id, updated_at = excluded.updated_at",
+                )
+                .bind(school_id.to_string())
+                .bind(token)
+                .bind(template)
+                .bind(now_ms())
+                .execute(&mut *tx)
+                .await?;
+            }
+            None => {
+                sqlx::query("DELETE FROM school_zalo WHERE school_id = $1")
+                    .bind(school_id.to_string())
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        audit(
+            &mut *tx,
+            &AuditEntry {
+                school_id: Some(school_id),
+                actor_id: Some(actor),
+                action: if account.is_some() {
+                    "school.zalo_set"
+                } else {
+                    "school.zalo_clear"
+                },
+                entity: "school",
+                entity_id: Some(school_id),
+                detail: account
+                    .map(|(_, t)| format!("mẫu ZNS {t}"))
+                    .unwrap_or_default(),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
     }
 }

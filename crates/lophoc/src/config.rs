@@ -126,12 +126,12 @@ impl Config {
     /// The web layer's settings.
     pub fn web(&self) -> web::WebConfig {
         use secrecy::ExposeSecret;
-        let zalo =
-            (!self.zalo_access_token.expose_secret().is_empty()).then(|| web::notify::ZaloConfig {
-                endpoint: self.zalo_endpoint.clone(),
-                access_token: self.zalo_access_token.expose_secret().to_owned(),
-                template_id: self.zalo_template_id.clone(),
-            });
+        // The endpoint serves schools with their own Official Account even without a token here.
+        let zalo = Some(web::notify::ZaloConfig {
+            endpoint: self.zalo_endpoint.clone(),
+            access_token: self.zalo_access_token.expose_secret().to_owned(),
+            template_id: self.zalo_template_id.clone(),
+        });
         web::WebConfig {
             secure_cookies: self.cookie_secure,
             trust_proxy: self.trust_proxy,

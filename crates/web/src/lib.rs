@@ -121,9 +121,15 @@ impl WebConfig {
             )),
             (None, None) => {}
         }
-        if let Some(z) = &self.zalo {
-            out.push(Arc::new(notify::ZaloNotifier::new(z.clone())));
-        }
+        // Always on: schools may bring their own Official Account even when the installation
+        // has none.
+        out.push(Arc::new(notify::ZaloNotifier::new(
+            self.zalo.clone().unwrap_or_else(|| notify::ZaloConfig {
+                endpoint: "https://business.openapi.zalo.me/message/template".into(),
+                access_token: String::new(),
+                template_id: String::new(),
+            }),
+        )));
         out.push(Arc::new(notify::PushNotifier::new(
             db.clone(),
             self.push_contact.clone(),

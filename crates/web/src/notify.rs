@@ -137,14 +137,15 @@ impl Notifier for EmailNotifier {
     }
 }
 
-/// Settings of the Zalo ZNS channel.
+/// Settings of the Zalo ZNS channel for the installation. Each school may also set its own
+/// Official Account (token and template), which then takes precedence.
 #[derive(Debug, Clone)]
 pub struct ZaloConfig {
     /// The ZNS endpoint (`https://business.openapi.zalo.me/message/template`).
     pub endpoint: String,
-    /// The Official Account's access token.
+    /// The installation's access token (empty: only schools with their own account send).
     pub access_token: String,
-    /// The approved template (title, content, link).
+    /// The installation's approved template (title, content, link).
     pub template_id: String,
 }
 
@@ -173,16 +174,37 @@ pub fn zalo_phone(phone: &str) -> String {
     }
 }
 
+/// Where one Zalo message goes and from which account (kept out of logs and records).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct ZaloAddress {
+    phone: String,
+    token: String,
+    template: String,
+}
+
 impl Notifier for ZaloNotifier {
     fn channel(&self) -> &'static str {
         "zalo"
     }
 
     fn addresses(&self, o: &Outgoing) -> Vec<String> {
+        let (token, template) = match &o.school_zalo {
+            Some((t, tpl)) => (t.clone(), tpl.clone()),
+            None if !self.config.access_token.is_empty() => (
+                self.config.access_token.clone(),
+                self.config.template_id.clone(),
+            ),
+            None => return vec![],
+        };
         o.phone
             .as_deref()
             .filter(|_| o.prefs.zalo)
-            .map(zalo_phone)
+            .map(|p| ZaloAddress {
+                phone: zalo_phone(p),
+                token,
+                template,
+            })
+            .and_then(|a| serde_json::to_string(&a).ok())
             .into_iter()
             .collect()
     }
@@ -193,9 +215,11 @@ impl Notifier for ZaloNotifier {
         msg: &'a Message,
     ) -> BoxFuture<'a, Result<String, SendError>> {
         Box::pin(async move {
+            let to: ZaloAddress =
+                serde_json::from_str(to).map_err(|e| SendError::Permanent(e.to_string()))?;
             let body = serde_json::json!({
-                "phone": to,
-                "template_id": self.config.template_id,
+                "phone": to.phone,
+                "template_id": to.template,
                 "template_data": {
                     "title": msg.subject.chars().take(100).collect::<String>(),
                     "content": msg.body.chars().take(400).collect::<String>(),
@@ -206,7 +230,7 @@ impl Notifier for ZaloNotifier {
             let resp = self
                 .http
                 .post(&self.config.endpoint)
-                .header("access_token", &self.config.access_token)
+                .header("access_token", &to.token)
                 .json(&body)
                 .send()
                 .await

@@ -129,6 +129,7 @@ impl Ctx {
                     ("years", "years", "nav-years"),
                     ("subjects", "subjects", "nav-subjects"),
                     ("import", "import", "nav-import"),
+                    ("settings", "settings", "nav-settings"),
                 ] {
                     links.push(NavLink {
                         href: format!("/schools/{sid}/{path}"),

@@ -44,6 +44,10 @@ pub fn router() -> Router<AppState> {
             post(issue_class_passwords),
         )
         .route("/schools/{id}/staff", get(staff_page).post(create_staff))
+        .route(
+            "/schools/{id}/settings",
+            get(settings_page).post(save_settings),
+        )
         .route("/schools/{id}/staff/{staff}/status", post(set_staff_status))
         .route("/schools/{id}/classes/{class}/students", post(add_student))
         .route(
@@ -899,4 +903,68 @@ async fn active_staff(state: &AppState, school_id: Id) -> WebResult<Vec<StaffMem
         .into_iter()
         .filter(|s| s.status == "active")
         .collect())
+}
+
+#[derive(Template)]
+#[template(path = "school_settings.html")]
+struct SettingsPage {
+    ctx: Ctx,
+    school: School,
+    zalo_template: Option<String>,
+}
+
+async fn settings_page(
+    State(state): State<AppState>,
+    s: Session,
+    Path(id): Path<Id>,
+    Query(q): Query<OkQuery>,
+) -> WebResult<Html<String>> {
+    let school = school_for(&state, &s, id, Action::ManageSchool).await?;
+    render(&SettingsPage {
+        ctx: ctx(&s, "settings-title", &q).with_help("phu-huynh"),
+        zalo_template: state.db.school_zalo(id).await?.map(|(_, t)| t),
+        school,
+    })
+}
+
+/// The school's Zalo Official Account.
+#[derive(Deserialize)]
+pub struct SettingsForm {
+    #[serde(default)]
+    zalo_token: String,
+    #[serde(default)]
+    zalo_template: String,
+    action: String,
+}
+
+async fn save_settings(
+    State(state): State<AppState>,
+    s: Session,
+    Path(id): Path<Id>,
+    Form(f): Form<SettingsForm>,
+) -> WebResult<Redirect> {
+    school_for(&state, &s, id, Action::ManageSchool).await?;
+    match f.action.as_str() {
+        "clear" => state.db.set_school_zalo(id, None, s.user.id).await?,
+        "save" => {
+            let token = f.zalo_token.trim();
+            let template = f.zalo_template.trim();
+            if token.is_empty() || token.len() > 1000 || token.contains(char::is_whitespace) {
+                return Err(WebError::BadRequest(
+                    "Access token Zalo OA không hợp lệ".into(),
+                ));
+            }
+            if template.is_empty() || !template.chars().all(|c| c.is_ascii_digit()) {
+                return Err(WebError::BadRequest(
+                    "Mã mẫu ZNS phải là một dãy chữ số".into(),
+                ));
+            }
+            state
+                .db
+                .set_school_zalo(id, Some((token, template)), s.user.id)
+                .await?;
+        }
+        _ => return Err(WebError::BadRequest("Thao tác không hợp lệ".into())),
+    }
+    Ok(Redirect::to(&format!("/schools/{id}/settings?ok=1")))
 }

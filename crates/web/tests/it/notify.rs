@@ -456,3 +456,128 @@ async fn the_weekly_digest_sums_up_each_childs_week() {
     app.worker.schedule_digest(db::now_ms()).await.unwrap();
     assert_eq!(app.db.job_counts().await.unwrap().queued, before + 1);
 }
+
+#[tokio::test]
+async fn a_school_sends_zalo_from_its_own_official_account() {
+    let (endpoint, zalo) = zalo_stand_in("none", "none").await;
+    let app = TestApp::spawn_with(|c| {
+        c.zalo = Some(web::notify::ZaloConfig {
+            endpoint,
+            access_token: String::new(),
+            template_id: String::new(),
+        });
+    })
+    .await;
+    let thcs = app.db.school_by_code("37THCSGV").await.unwrap();
+    let principal = app.login("ht.thcs").await;
+    let settings = app.url(&format!("/schools/{}/settings", thcs.id));
+    let r = principal
+        .post(&settings)
+        .form(&[
+            ("action", "save"),
+            ("zalo_token", "test-token"),
+            ("zalo_template", "abc"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400, "the template id is a number");
+    let r = principal
+        .post(&settings)
+        .form(&[
+            ("action", "save"),
+            ("zalo_token", "test-token"),
+            ("zalo_template", "275123"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let page = app
+        .get(&principal, &format!("/schools/{}/settings", thcs.id))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("data-zalo-on") && !page.contains("test-token"),
+        "the token is never shown again"
+    );
+    let teacher = app.login("gv.toan").await;
+    assert_eq!(
+        app.get(&teacher, &format!("/schools/{}/settings", thcs.id))
+            .await
+            .status(),
+        403
+    );
+
+    let parent = app.login("0912000001").await;
+    parent
+        .post(app.url("/account/notifications"))
+        .form(&[("by_zalo", "1"), ("quiet_start", "0"), ("quiet_end", "0")])
+        .send()
+        .await
+        .unwrap();
+    // The THCS has its own account; the primary school of the parent's other child has none.
+    let id = announce(&app).await;
+    let from_thcs = notification_of(&app, "0912000001", &format!("/announcements/{id}")).await;
+    let primary = app.db.school_by_code("37THGV01").await.unwrap();
+    let year = app.db.current_year(primary.id).await.unwrap().unwrap();
+    let class_1a = app
+        .db
+        .classes(primary.id, year.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| c.name == "1A")
+        .unwrap();
+    let homeroom = app
+        .db
+        .staff_member(primary.id, class_1a.homeroom_staff_id.unwrap())
+        .await
+        .unwrap();
+    let t = app.login(&homeroom.username).await;
+    t.post(app.url(&format!(
+        "/schools/{}/classes/{}/announcements",
+        primary.id, class_1a.id
+    )))
+    .form(&[
+        ("title", "Lịch tiêm chủng"),
+        ("body", "Thứ Năm tiêm chủng tại trường."),
+    ])
+    .send()
+    .await
+    .unwrap();
+    let a = app
+        .db
+        .class_announcements(primary.id, class_1a.id)
+        .await
+        .unwrap()
+        .remove(0);
+    let from_primary =
+        notification_of(&app, "0912000001", &format!("/announcements/{}", a.id)).await;
+    app.worker.run_once().await.unwrap();
+    assert!(
+        app.db
+            .deliveries(from_thcs)
+            .await
+            .unwrap()
+            .iter()
+            .any(|(c, s, _, _)| c == "zalo" && s == "sent")
+    );
+    assert!(
+        app.db
+            .deliveries(from_primary)
+            .await
+            .unwrap()
+            .iter()
+            .all(|(c, _, _, _)| c != "zalo")
+    );
+    assert!(
+        zalo.seen
+            .lock()
+            .unwrap()
+            .iter()
+            .all(|v| v["template_id"] == "275123")
+    );
+}
