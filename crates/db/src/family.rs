@@ -1610,3 +1610,79 @@ impl Db {
         Ok(())
     }
 }
+
+/// A teacher's comment on a student.
+#[derive(Debug, Clone)]
+pub struct Comment {
+    /// Author's name.
+    pub author_name: String,
+    /// Text.
+    pub body: String,
+    /// When.
+    pub created_at: i64,
+}
+
+impl Db {
+    /// Adds a teacher's comment on a student and tells the student's parents, in one transaction.
+    pub async fn add_comment(
+        &self,
+        school_id: Id,
+        student_id: Id,
+        author: Id,
+        body: &str,
+    ) -> DbResult<()> {
+        let student = self.student(school_id, student_id, None).await?;
+        let parents: Vec<Id> = self
+            .guardians(school_id, student_id)
+            .await?
+            .into_iter()
+            .map(|g| g.user_id)
+            .collect();
+        let author_name = self.user(author).await?.full_name;
+        let mut tx = self.pool().begin().await?;
+        sqlx::query(
+            "INSERT INTO student_comments (id, school_id, student_id, author_id, body, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(new_id().to_string())
+        .bind(school_id.to_string())
+        .bind(student_id.to_string())
+        .bind(author.to_string())
+        .bind(body)
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await?;
+        notify_all(
+            &mut tx,
+            &parents,
+            Some(school_id),
+            "comment",
+            &format!("Nhận xét mới về {} của {author_name}", student.full_name),
+            &body.chars().take(120).collect::<String>(),
+            &format!("/schools/{school_id}/students/{student_id}"),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The comments on a student, newest first.
+    pub async fn comments(&self, school_id: Id, student_id: Id) -> DbResult<Vec<Comment>> {
+        let rows = sqlx::query(
+            "SELECT u.full_name AS author_name, c.body, c.created_at FROM student_comments c JOIN users u ON u.id = c.author_id \
+             WHERE c.school_id = $1 AND c.student_id = $2 ORDER BY c.created_at DESC LIMIT 100",
+        )
+        .bind(school_id.to_string())
+        .bind(student_id.to_string())
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Comment {
+                    author_name: get_str(r, "author_name")?,
+                    body: get_str(r, "body")?,
+                    created_at: get_i64(r, "created_at")?,
+                })
+            })
+            .collect()
+    }
+}

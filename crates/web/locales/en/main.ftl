@@ -399,3 +399,7 @@ settings-zalo-token = Zalo OA access token
 settings-zalo-template = ZNS template id
 settings-zalo-clear = Turn the school's Zalo off
 nav-settings = School settings
+comments-title = Teachers' comments
+comments-none = No comments yet.
+comments-write = Write a comment (the student and the parents will read it)
+comments-send = Post the comment

@@ -399,3 +399,7 @@ settings-zalo-token = Access token Zalo OA
 settings-zalo-template = Mã mẫu ZNS
 settings-zalo-clear = Tắt Zalo của trường
 nav-settings = Cài đặt trường
+comments-title = Nhận xét của giáo viên
+comments-none = Chưa có nhận xét.
+comments-write = Viết nhận xét (học sinh và phụ huynh sẽ đọc được)
+comments-send = Gửi nhận xét

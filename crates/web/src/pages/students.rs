@@ -27,6 +27,7 @@ pub fn router() -> Router<AppState> {
         .route("/schools/{id}/students/{student}", get(detail))
         .route("/schools/{id}/students/{student}/status", post(set_status))
         .route("/schools/{id}/students/{student}/edit", post(edit))
+        .route("/schools/{id}/students/{student}/comments", post(comment))
         .route(
             "/schools/{id}/students/{student}/password",
             post(reset_password),
@@ -109,6 +110,10 @@ struct DetailPage {
     message_parents: bool,
     /// For a parent: the class's announcements and whether they read them.
     announcements: Vec<(db::family::Announcement, bool)>,
+    /// Teachers' comments.
+    comments: Vec<db::family::Comment>,
+    /// The viewer may write a comment.
+    can_comment: bool,
 }
 
 impl DetailPage {
@@ -179,7 +184,10 @@ async fn detail(
         (true, Some(c)) => state.db.announcements_for(s.user.id, id, c).await?,
         _ => vec![],
     };
+    let can_comment = can_manage || message_parents;
     render(&DetailPage {
+        comments: state.db.comments(id, student_id).await?,
+        can_comment,
         teachers: if is_parent { class_staff } else { vec![] },
         message_parents,
         announcements,
@@ -344,6 +352,52 @@ async fn edit(
             .move_student(id, student_id, c, Some(s.user.id))
             .await?;
     }
+    Ok(Redirect::to(&format!(
+        "/schools/{id}/students/{student_id}?ok=1"
+    )))
+}
+
+/// A teacher's comment.
+#[derive(Deserialize)]
+pub struct CommentForm {
+    body: String,
+}
+
+/// Teachers of the student's class (and the school's managers) comment on a student; the
+/// student and their parents read it.
+async fn comment(
+    State(state): State<AppState>,
+    s: Session,
+    Path((id, student_id)): Path<(Id, Id)>,
+    Form(f): Form<CommentForm>,
+) -> WebResult<Redirect> {
+    let (school, student, _) = student_for(&state, &s, id, student_id).await?;
+    let class_staff: Vec<Id> = match student.class_id {
+        Some(c) => state
+            .db
+            .class_staff(id, c)
+            .await?
+            .into_iter()
+            .map(|(u, _, _)| u)
+            .collect(),
+        None => vec![],
+    };
+    let manager = s
+        .actor
+        .can(Action::ManageSchool, Target::School(&school.as_ref()));
+    if !manager && !class_staff.contains(&s.user.id) {
+        return Err(WebError::Forbidden);
+    }
+    let body = f.body.trim();
+    if body.is_empty() || body.chars().count() > 2000 {
+        return Err(WebError::BadRequest(
+            "Nhận xét phải có từ 1 đến 2000 ký tự".into(),
+        ));
+    }
+    state
+        .db
+        .add_comment(id, student_id, s.user.id, body)
+        .await?;
     Ok(Redirect::to(&format!(
         "/schools/{id}/students/{student_id}?ok=1"
     )))

@@ -626,3 +626,98 @@ async fn photos_travel_with_messages_and_stay_in_the_conversation() {
     let thread_id: uuid::Uuid = thread_url.trim_start_matches("/messages/").parse().unwrap();
     assert_eq!(app.db.thread_attachments(thread_id).await.unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn teachers_comment_and_the_family_reads_it() {
+    let app = TestApp::spawn().await;
+    let thcs = app.db.school_by_code("37THCSGV").await.unwrap();
+    let hs = app.db.user_by_username("hs.demo").await.unwrap();
+    let child = app.db.student_by_user(hs.id).await.unwrap().unwrap();
+    let page_url = format!("/schools/{}/students/{}", thcs.id, child.id);
+    let (teacher_id, _, _) = app
+        .db
+        .class_staff(thcs.id, child.class_id.unwrap())
+        .await
+        .unwrap()
+        .remove(0);
+    let teacher = app
+        .login(&app.db.user(teacher_id).await.unwrap().username)
+        .await;
+    let r = teacher
+        .post(app.url(&format!("{page_url}/comments")))
+        .form(&[(
+            "body",
+            "Em tiến bộ rõ ở môn Toán, cần luyện thêm phần hình học.",
+        )])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let r = teacher
+        .post(app.url(&format!("{page_url}/comments")))
+        .form(&[("body", "   ")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    for login in ["0912000001", "hs.demo"] {
+        let c = app.login(login).await;
+        let page = app.get(&c, &page_url).await.text().await.unwrap();
+        assert!(page.contains("tiến bộ rõ ở môn Toán"), "{login}");
+        assert!(
+            !page.contains("data-action=\"comment\""),
+            "{login} cannot write comments"
+        );
+    }
+    let parent = app.login("0912000001").await;
+    assert!(
+        app.get(&parent, "/inbox")
+            .await
+            .text()
+            .await
+            .unwrap()
+            .contains("Nhận xét mới")
+    );
+    // Teachers of other classes, students and parents cannot comment.
+    let classes = app
+        .db
+        .classes(
+            thcs.id,
+            app.db.current_year(thcs.id).await.unwrap().unwrap().id,
+        )
+        .await
+        .unwrap();
+    let class_staff = app
+        .db
+        .class_staff(thcs.id, child.class_id.unwrap())
+        .await
+        .unwrap();
+    let mut outsider = None;
+    for c in &classes {
+        for (u, _, _) in app.db.class_staff(thcs.id, c.id).await.unwrap() {
+            if !class_staff.iter().any(|(x, _, _)| *x == u) {
+                outsider = Some(u);
+            }
+        }
+    }
+    if let Some(u) = outsider {
+        let c = app.login(&app.db.user(u).await.unwrap().username).await;
+        let r = c
+            .post(app.url(&format!("{page_url}/comments")))
+            .form(&[("body", "x")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 403);
+    }
+    for login in ["0912000001", "hs.demo"] {
+        let c = app.login(login).await;
+        let r = c
+            .post(app.url(&format!("{page_url}/comments")))
+            .form(&[("body", "x")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 403, "{login}");
+    }
+}
