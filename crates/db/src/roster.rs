@@ -179,18 +179,31 @@ impl Db {
         let mut phones: HashMap<String, String> = HashMap::new();
         let mut parent_granted: std::collections::HashSet<String> =
             std::collections::HashSet::new();
-        for r in sqlx::query(
-            "SELECT u.id, u.phone, (SELECT COUNT(*) FROM role_grants g WHERE g.user_id = u.id AND g.role = 'parent') AS p \
-             FROM users u WHERE u.phone IS NOT NULL",
-        )
-        .fetch_all(&mut *tx)
-        .await?
-        {
-            let id = get_str(&r, "id")?;
-            if crate::get_i64(&r, "p")? > 0 {
-                parent_granted.insert(id.clone());
+        // Only the phones of this file: a province has hundreds of thousands of parents.
+        let mut wanted: Vec<&str> = rows
+            .iter()
+            .flat_map(|r| r.guardians.iter().map(|(_, phone, _)| phone.as_str()))
+            .collect();
+        wanted.sort_unstable();
+        wanted.dedup();
+        for chunk in wanted.chunks(500) {
+            let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "SELECT u.id, u.phone, (SELECT COUNT(*) FROM role_grants g WHERE g.user_id = u.id AND g.role = 'parent') AS p \
+                 FROM users u WHERE u.phone IN ({})",
+                marks.join(",")
+            );
+            let mut q = sqlx::query(&sql);
+            for phone in chunk {
+                q = q.bind(*phone);
             }
-            phones.insert(get_str(&r, "phone")?, id);
+            for r in q.fetch_all(&mut *tx).await? {
+                let id = get_str(&r, "id")?;
+                if crate::get_i64(&r, "p")? > 0 {
+                    parent_granted.insert(id.clone());
+                }
+                phones.insert(get_str(&r, "phone")?, id);
+            }
         }
 
         let now = now_ms();
