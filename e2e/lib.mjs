@@ -201,7 +201,19 @@ export async function launchBrowser() {
   if (!existsSync(executablePath)) {
     throw new Error(`Chromium not found at ${executablePath} (apt-get install chromium)`);
   }
-  return chromium.launch({ executablePath, headless: true, args: CHROMIUM_ARGS, timeout: 60_000 });
+  // On a loaded 2-core machine Chromium now and then dies while starting (its crash handler
+  // prints "no stack mapping" and the pipe closes) before any page exists: that is the
+  // environment, not lophoc, so try again a couple of times before failing.
+  let lastError;
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    try {
+      return await chromium.launch({ executablePath, headless: true, args: CHROMIUM_ARGS, timeout: 60_000 });
+    } catch (e) {
+      lastError = e;
+      console.error(`Chromium did not start (attempt ${attempt}/3): ${String(e).split('\n')[0]}`);
+    }
+  }
+  throw lastError;
 }
 
 /**
