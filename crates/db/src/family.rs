@@ -145,6 +145,18 @@ pub struct Notification {
     pub read: bool,
 }
 
+fn notification_from(r: &AnyRow) -> DbResult<Notification> {
+    Ok(Notification {
+        id: get_id(r, "id")?,
+        kind: get_str(r, "kind")?,
+        title: get_str(r, "title")?,
+        body: get_str(r, "body")?,
+        link: get_str(r, "link")?,
+        created_at: get_i64(r, "created_at")?,
+        read: get_bool(r, "is_read")?,
+    })
+}
+
 fn thread_from(r: &AnyRow) -> DbResult<Thread> {
     Ok(Thread {
         id: get_id(r, "id")?,
@@ -1009,19 +1021,7 @@ impl Db {
         .bind(limit)
         .fetch_all(self.pool())
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(Notification {
-                    id: get_id(r, "id")?,
-                    kind: get_str(r, "kind")?,
-                    title: get_str(r, "title")?,
-                    body: get_str(r, "body")?,
-                    link: get_str(r, "link")?,
-                    created_at: get_i64(r, "created_at")?,
-                    read: get_bool(r, "is_read")?,
-                })
-            })
-            .collect()
+        rows.iter().map(notification_from).collect()
     }
 
     /// Marks one of a user's notifications read and returns where it leads.
@@ -1164,15 +1164,7 @@ impl Db {
         let user_id = get_id(&r, "user_id")?;
         let school_id = crate::get_opt_id(&r, "school_id")?;
         Ok(Outgoing {
-            notification: Notification {
-                id: get_id(&r, "id")?,
-                kind: get_str(&r, "kind")?,
-                title: get_str(&r, "title")?,
-                body: get_str(&r, "body")?,
-                link: get_str(&r, "link")?,
-                created_at: get_i64(&r, "created_at")?,
-                read: get_bool(&r, "is_read")?,
-            },
+            notification: notification_from(&r)?,
             school_id,
             user_id,
             full_name: get_str(&r, "full_name")?,
