@@ -10,6 +10,7 @@ pub mod accounts;
 pub mod audit;
 pub mod family;
 pub mod jobs;
+pub mod learning;
 pub mod org;
 pub mod oversight;
 pub mod roster;

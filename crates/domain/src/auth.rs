@@ -140,6 +140,10 @@ pub enum Action {
     TeachClass,
     /// Moderate a school's messages (reported messages, blocked conversations).
     ModerateSchool,
+    /// Write learning materials in a school's library (its teachers and managers).
+    AuthorMaterials,
+    /// Review learning materials of a school (subject-group heads and the principal).
+    ReviewMaterials,
 }
 
 /// The thing acted on, with its place in the tree.
@@ -271,6 +275,10 @@ impl Actor {
                     || guardians.contains(&self.user_id)
             }
             (Action::ModerateSchool, Target::School(s)) => self.school_role_in(s.id, MANAGERS),
+            (Action::AuthorMaterials, Target::School(s)) => self.school_role_in(s.id, STAFF),
+            (Action::ReviewMaterials, Target::School(s)) => {
+                self.school_role_in(s.id, &[Role::Principal, Role::GroupHead])
+            }
             (
                 Action::ManageClass,
                 Target::Class {

@@ -8,6 +8,8 @@
 pub mod auth;
 pub mod calendar;
 pub mod curriculum;
+pub mod grades;
+pub mod learning;
 pub mod oversight;
 pub mod people;
 pub mod text;
@@ -38,5 +40,10 @@ code_enum_try_from!(
     tree::SchoolLevel,
     auth::Role,
     people::Gender,
-    people::StudentStatus
+    people::StudentStatus,
+    learning::LessonForm,
+    learning::MaterialKind,
+    learning::MaterialStatus,
+    learning::ReviewStep,
+    learning::LatePolicy
 );

@@ -9,5 +9,6 @@
 //! where files come from and go to.
 #![forbid(unsafe_code)]
 
+pub mod gradebook;
 pub mod roster;
 pub mod table;

@@ -64,11 +64,23 @@ mod tests {
                 .filter_map(|l| l.split_once(" = ").map(|(k, _)| k.trim().to_owned()))
                 .collect()
         };
-        let vi = keys(include_str!("../locales/vi/main.ftl"));
-        let en = keys(include_str!("../locales/en/main.ftl"));
-        assert_eq!(vi, en);
-        for k in &vi {
-            assert_ne!(Lang::Vi.t(k), Lang::En.t(k), "{k} is not translated");
+        let pairs = [
+            (
+                include_str!("../locales/vi/main.ftl"),
+                include_str!("../locales/en/main.ftl"),
+            ),
+            (
+                include_str!("../locales/vi/learning.ftl"),
+                include_str!("../locales/en/learning.ftl"),
+            ),
+        ];
+        for (vi, en) in pairs {
+            let vi = keys(vi);
+            assert_eq!(vi, keys(en));
+            for k in &vi {
+                assert_ne!(Lang::Vi.t(k), Lang::En.t(k), "{k} is not translated");
+                assert!(!Lang::Vi.t(k).contains("Unknown"), "{k} does not resolve");
+            }
         }
     }
 

@@ -10,10 +10,12 @@ pub mod auth;
 pub mod csrf;
 pub mod demo;
 pub mod error;
+pub mod files;
 pub mod i18n;
 pub mod imports;
 pub mod notify;
 pub mod pages;
+pub mod rich;
 pub mod view;
 
 use axum::Router;

@@ -5,11 +5,14 @@ pub mod dashboard;
 pub mod family;
 pub mod guides;
 pub mod import;
+pub mod learning;
+pub mod library;
 pub mod ops;
 pub mod org;
 pub mod oversight;
 pub mod school;
 pub mod students;
+pub mod video;
 
 use crate::AppState;
 use crate::auth::Session;
@@ -32,6 +35,8 @@ pub fn router() -> Router<AppState> {
         .merge(guides::router())
         .merge(ops::router())
         .merge(oversight::router())
+        .merge(learning::router())
+        .merge(library::router())
 }
 
 /// Loads a school and checks the actor may do `action` there. An id of a school the actor
