@@ -112,6 +112,16 @@ impl Ctx {
                     key: "school",
                 });
                 links.push(NavLink {
+                    href: format!("/schools/{sid}/library"),
+                    label: t("nav-library"),
+                    key: "library",
+                });
+                links.push(NavLink {
+                    href: format!("/schools/{sid}/online-share"),
+                    label: t("nav-online-share"),
+                    key: "online-share",
+                });
+                links.push(NavLink {
                     href: format!("/schools/{sid}/classes"),
                     label: t("nav-classes"),
                     key: "classes",
@@ -163,6 +173,21 @@ impl Ctx {
                     key: "moderation",
                 });
             }
+        }
+        if a.grants.iter().any(|g| {
+            matches!(
+                g.role,
+                Role::Teacher | Role::GroupHead | Role::Student | Role::Parent
+            )
+        }) {
+            links.insert(
+                1,
+                NavLink {
+                    href: "/courses".into(),
+                    label: t("nav-courses"),
+                    key: "courses",
+                },
+            );
         }
         links.insert(
             1,

@@ -34,6 +34,16 @@ pub const GUIDES: &[(&str, &str, &str)] = &[
         include_str!("../../../../docs/do-phu-nen-tang.md"),
     ),
     (
+        "hoc-tap",
+        "Khoá học: bài học, bài tập, hỏi đáp, tiến độ",
+        include_str!("../../../../docs/hoc-tap.md"),
+    ),
+    (
+        "thu-vien-hoc-lieu",
+        "Thư viện học liệu: soạn, thẩm định, phê duyệt",
+        include_str!("../../../../docs/thu-vien-hoc-lieu.md"),
+    ),
+    (
         "nhap-danh-sach-hoc-sinh",
         "Nhập danh sách học sinh từ Excel",
         include_str!("../../../../docs/nhap-danh-sach-hoc-sinh.md"),
