@@ -116,6 +116,18 @@ const IMAGES: &[(&str, &[u8])] = &[
         "nam-hoc.png",
         include_bytes!("../../../../docs/img/nam-hoc.png"),
     ),
+    (
+        "bai-hoc.png",
+        include_bytes!("../../../../docs/img/bai-hoc.png"),
+    ),
+    (
+        "cham-bai.png",
+        include_bytes!("../../../../docs/img/cham-bai.png"),
+    ),
+    (
+        "hoc-lieu-phe-duyet.png",
+        include_bytes!("../../../../docs/img/hoc-lieu-phe-duyet.png"),
+    ),
 ];
 
 async fn image(Path(file): Path<String>) -> Response {
