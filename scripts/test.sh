@@ -93,7 +93,8 @@ step_deps() {
     apt_install "${need[@]}" || die "apt-get could not install ${need[*]}"
   fi
   if ! command -v ffmpeg >/dev/null 2>&1; then
-    # Not used by the tests yet: a failure here is reported, not fatal.
+    # The video tests run the real transcoder when ffmpeg is there and skip it otherwise: a
+    # failure here is reported, not fatal.
     echo "installing: ffmpeg"
     apt_install --no-install-recommends ffmpeg || echo "warning: could not install ffmpeg; continuing"
   fi

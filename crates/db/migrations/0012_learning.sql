@@ -208,10 +208,13 @@ CREATE TABLE question_replies (
 CREATE UNIQUE INDEX question_replies_key ON question_replies(school_id, author_id, idempotency_key);
 CREATE INDEX question_replies_question ON question_replies(question_id, created_at);
 
+-- Announcements to students: of a course, of a class (course_id NULL) or of the whole school
+-- (both NULL).
 CREATE TABLE course_posts (
     id TEXT PRIMARY KEY,
     school_id TEXT NOT NULL REFERENCES schools(id),
     course_id TEXT REFERENCES courses(id),
+    class_id TEXT REFERENCES classes(id),
     author_id TEXT NOT NULL REFERENCES users(id),
     title TEXT NOT NULL,
     body TEXT NOT NULL,

@@ -681,7 +681,74 @@ pub struct CourseTotals {
     pub tasks: i64,
 }
 
+/// A task of a student's courses with where their work stands (for the student's and the
+/// parents' home pages).
+#[derive(Debug, Clone)]
+pub struct StudentTask {
+    /// Course.
+    pub course_id: Id,
+    /// Subject.
+    pub subject_name: String,
+    /// The task.
+    pub task: Task,
+    /// The student's submission, if any.
+    pub state: Option<SubmissionState>,
+}
+
 impl Db {
+    /// The latest tasks of a student's courses this year, due soonest first among open ones.
+    pub async fn student_tasks(&self, student_id: Id, limit: i64) -> DbResult<Vec<StudentTask>> {
+        let rows = sqlx::query(
+            "SELECT t.*, su.name AS subject_name, s.late AS s_late, s.score AS s_score, s.id AS s_id \
+             FROM tasks t JOIN courses co ON co.id = t.course_id \
+             JOIN enrollments e ON e.class_id = co.class_id AND e.year_id = co.year_id \
+             JOIN school_years y ON y.id = co.year_id AND y.is_current = 1 \
+             JOIN subjects su ON su.id = co.subject_id \
+             LEFT JOIN submissions s ON s.task_id = t.id AND s.student_id = e.student_id \
+             WHERE e.student_id = $1 ORDER BY t.created_at DESC LIMIT $2",
+        )
+        .bind(student_id.to_string())
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        let mut out = rows
+            .iter()
+            .map(|r| {
+                let state = match get_opt_str(r, "s_id")? {
+                    Some(_) => Some(SubmissionState {
+                        late: opt_i64(r, "s_late")?.unwrap_or(0) != 0,
+                        score: opt_i64(r, "s_score")?,
+                    }),
+                    None => None,
+                };
+                Ok(StudentTask {
+                    course_id: get_id(r, "course_id")?,
+                    subject_name: get_str(r, "subject_name")?,
+                    task: task_row(r)?,
+                    state,
+                })
+            })
+            .collect::<DbResult<Vec<_>>>()?;
+        // Work still to do first (soonest due first), then what is handed in.
+        out.sort_by_key(|t| (t.state.is_some(), t.task.due_at.unwrap_or(i64::MAX)));
+        Ok(out)
+    }
+
+    /// Puts one notification in many users' inboxes (and queues their delivery) at once.
+    pub async fn notify_many(
+        &self,
+        users: &[Id],
+        school_id: Id,
+        kind: &str,
+        title: &str,
+        link: &str,
+    ) -> DbResult<()> {
+        let mut tx = self.pool().begin().await?;
+        notify_all(&mut tx, users, Some(school_id), kind, title, "", link).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     // ----- courses -----
 
     /// Makes the courses of a school year that its teaching assignments call for and that do
@@ -1137,7 +1204,10 @@ impl Db {
         input: &MaterialInput,
         actor: Id,
     ) -> DbResult<()> {
-        if matches!(m.status, MaterialStatus::InReview | MaterialStatus::Endorsed) {
+        if matches!(
+            m.status,
+            MaterialStatus::InReview | MaterialStatus::Endorsed
+        ) {
             return Err(DbError::Conflict(
                 "Học liệu đang được thẩm định: chờ kết quả hoặc đề nghị trả lại trước khi sửa."
                     .into(),
@@ -1248,11 +1318,7 @@ impl Db {
     }
 
     /// Every version of a material, newest first.
-    pub async fn material_versions(
-        &self,
-        school_id: Id,
-        id: Id,
-    ) -> DbResult<Vec<MaterialVersion>> {
+    pub async fn material_versions(&self, school_id: Id, id: Id) -> DbResult<Vec<MaterialVersion>> {
         let rows = sqlx::query(
             "SELECT * FROM material_versions WHERE school_id = $1 AND material_id = $2 ORDER BY version DESC",
         )
@@ -1532,6 +1598,25 @@ impl Db {
         Ok(out)
     }
 
+    /// The courses (and a lesson of each) whose lessons use a material.
+    pub async fn material_courses(
+        &self,
+        school_id: Id,
+        material_id: Id,
+    ) -> DbResult<Vec<(Id, Id)>> {
+        let rows = sqlx::query(
+            "SELECT l.course_id, MIN(l.id) AS lesson_id FROM lesson_materials lm JOIN lessons l ON l.id = lm.lesson_id \
+             WHERE lm.school_id = $1 AND lm.material_id = $2 GROUP BY l.course_id",
+        )
+        .bind(school_id.to_string())
+        .bind(material_id.to_string())
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| Ok((get_id(r, "course_id")?, get_id(r, "lesson_id")?)))
+            .collect()
+    }
+
     /// The lessons of a course that use a material (so a reader's access can be checked).
     pub async fn material_in_course(&self, course: &Course, material_id: Id) -> DbResult<bool> {
         let row = sqlx::query(
@@ -1619,7 +1704,9 @@ impl Db {
         if let Some(l) = input.lesson_id {
             let lesson = self.lesson(course.school_id, l).await?;
             if lesson.course_id != course.id {
-                return Err(DbError::Conflict("Bài học không thuộc khoá học này.".into()));
+                return Err(DbError::Conflict(
+                    "Bài học không thuộc khoá học này.".into(),
+                ));
             }
         }
         let id = new_id();
@@ -1740,7 +1827,10 @@ impl Db {
 
     /// Hands in (or again) a student's work with its files, in one transaction. A retry with
     /// the same idempotency key returns the stored submission unchanged; graded work is closed.
-    #[expect(clippy::too_many_arguments, reason = "one transaction, each part is needed")]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one transaction, each part is needed"
+    )]
     pub async fn submit(
         &self,
         task: &Task,
@@ -1756,12 +1846,11 @@ impl Db {
         let mut tx = self.pool().begin().await?;
         let id = match &existing {
             Some(s) => {
-                let stored_key: String = sqlx::query_scalar(
-                    "SELECT idempotency_key FROM submissions WHERE id = $1",
-                )
-                .bind(s.id.to_string())
-                .fetch_one(&mut *tx)
-                .await?;
+                let stored_key: String =
+                    sqlx::query_scalar("SELECT idempotency_key FROM submissions WHERE id = $1")
+                        .bind(s.id.to_string())
+                        .fetch_one(&mut *tx)
+                        .await?;
                 if stored_key == key {
                     return Ok((s.clone(), false));
                 }
@@ -2002,7 +2091,10 @@ impl Db {
     // ----- questions -----
 
     /// Asks a question (a retry with the same key is stored once) and tells the teacher.
-    #[expect(clippy::too_many_arguments, reason = "one transaction, each part is needed")]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one transaction, each part is needed"
+    )]
     pub async fn ask(
         &self,
         course: &Course,
@@ -2050,7 +2142,10 @@ impl Db {
                 &[t],
                 Some(course.school_id),
                 "question",
-                &format!("Câu hỏi mới – {} {}: {}", course.subject_name, course.class_name, author_name),
+                &format!(
+                    "Câu hỏi mới – {} {}: {}",
+                    course.subject_name, course.class_name, author_name
+                ),
                 &shorten(body, 140),
                 &format!("/courses/{}/questions/{id}", course.id),
             )
@@ -2227,8 +2322,16 @@ impl Db {
             &AuditEntry {
                 school_id: Some(q.school_id),
                 actor_id: Some(actor),
-                action: if hidden { "question.hide" } else { "question.show" },
-                entity: if reply.is_some() { "question_reply" } else { "question" },
+                action: if hidden {
+                    "question.hide"
+                } else {
+                    "question.show"
+                },
+                entity: if reply.is_some() {
+                    "question_reply"
+                } else {
+                    "question"
+                },
                 entity_id: Some(id),
                 detail: String::new(),
             },
@@ -2293,6 +2396,99 @@ impl Db {
         .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Posts an announcement to the students of a class, or of the whole school when `class`
+    /// is none, and tells them (and, for the whole school, its staff).
+    pub async fn post_school(
+        &self,
+        school_id: Id,
+        year_id: Id,
+        class: Option<Id>,
+        author: Id,
+        title: &str,
+        body: &str,
+    ) -> DbResult<()> {
+        let mut sql = String::from(
+            "SELECT st.user_id FROM enrollments e JOIN students st ON st.id = e.student_id \
+             WHERE e.school_id = $1 AND e.year_id = $2 AND st.status = 'studying' AND st.user_id IS NOT NULL",
+        );
+        if class.is_some() {
+            sql.push_str(" AND e.class_id = $3");
+        }
+        let mut q = sqlx::query(&sql)
+            .bind(school_id.to_string())
+            .bind(year_id.to_string());
+        if let Some(c) = class {
+            q = q.bind(c.to_string());
+        }
+        let mut users = q
+            .fetch_all(self.pool())
+            .await?
+            .iter()
+            .map(|r| get_id(r, "user_id"))
+            .collect::<DbResult<Vec<_>>>()?;
+        if class.is_none() {
+            let staff =
+                sqlx::query("SELECT user_id FROM staff WHERE school_id = $1 AND status = 'active'")
+                    .bind(school_id.to_string())
+                    .fetch_all(self.pool())
+                    .await?;
+            for r in &staff {
+                users.push(get_id(r, "user_id")?);
+            }
+        }
+        users.retain(|u| *u != author);
+        let mut tx = self.pool().begin().await?;
+        sqlx::query(
+            "INSERT INTO course_posts (id, school_id, course_id, class_id, author_id, title, body, created_at) \
+             VALUES ($1, $2, NULL, $3, $4, $5, $6, $7)",
+        )
+        .bind(new_id().to_string())
+        .bind(school_id.to_string())
+        .bind(class.map(|c| c.to_string()))
+        .bind(author.to_string())
+        .bind(title)
+        .bind(body)
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await?;
+        notify_all(
+            &mut tx,
+            &users,
+            Some(school_id),
+            "post",
+            &format!("Thông báo của nhà trường: {title}"),
+            &shorten(body, 140),
+            "/courses",
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The school's and a class's announcements, newest first (`class` none: the school's only).
+    pub async fn school_posts(&self, school_id: Id, class: Option<Id>) -> DbResult<Vec<Post>> {
+        let rows = sqlx::query(
+            "SELECT p.id, u.full_name, p.title, p.body, p.created_at FROM course_posts p JOIN users u ON u.id = p.author_id \
+             WHERE p.school_id = $1 AND p.course_id IS NULL AND (p.class_id IS NULL OR p.class_id = $2) \
+             ORDER BY p.created_at DESC LIMIT 10",
+        )
+        .bind(school_id.to_string())
+        .bind(class.map(|c| c.to_string()).unwrap_or_default())
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Post {
+                    id: get_id(r, "id")?,
+                    author_name: get_str(r, "full_name")?,
+                    title: get_str(r, "title")?,
+                    body: get_str(r, "body")?,
+                    created_at: get_i64(r, "created_at")?,
+                })
+            })
+            .collect()
     }
 
     /// A course's posts, newest first.
@@ -2367,7 +2563,10 @@ impl Db {
         for r in &opened {
             by_user.insert(
                 get_str(r, "user_id")?,
-                (get_i64(r, "opened")?, opt_i64(r, "video_pct_sum")?.unwrap_or(0)),
+                (
+                    get_i64(r, "opened")?,
+                    opt_i64(r, "video_pct_sum")?.unwrap_or(0),
+                ),
             );
         }
         let subs = sqlx::query(

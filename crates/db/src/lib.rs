@@ -9,12 +9,14 @@
 pub mod accounts;
 pub mod audit;
 pub mod family;
+pub mod gradebook;
 pub mod jobs;
 pub mod learning;
 pub mod org;
 pub mod oversight;
 pub mod roster;
 pub mod school;
+pub mod video;
 
 use domain::Id;
 use sqlx::any::{AnyPoolOptions, AnyRow};

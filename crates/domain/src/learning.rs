@@ -232,23 +232,31 @@ pub fn review_transition(
     let refuse = |m: &str| Err(Invalid(m.to_owned()));
     match (step, status) {
         (R::Submit, S::Draft | S::Returned) if who.is_author => Ok(S::InReview),
-        (R::Submit, S::Draft | S::Returned) => refuse("Chỉ tác giả mới gửi được học liệu đi thẩm định."),
+        (R::Submit, S::Draft | S::Returned) => {
+            refuse("Chỉ tác giả mới gửi được học liệu đi thẩm định.")
+        }
         (R::Submit, _) => refuse("Học liệu đã được gửi thẩm định."),
         (R::Endorse, S::InReview) if who.is_group_head && !who.is_author => Ok(S::Endorsed),
-        (R::Endorse, S::InReview) if who.is_group_head => {
-            refuse("Tổ trưởng không tự thẩm định học liệu của mình; hiệu trưởng hoặc tổ trưởng khác thẩm định.")
-        }
+        (R::Endorse, S::InReview) if who.is_group_head => refuse(
+            "Tổ trưởng không tự thẩm định học liệu của mình; hiệu trưởng hoặc tổ trưởng khác thẩm định.",
+        ),
         // A principal may take the group's step when the author is the group head.
         (R::Endorse, S::InReview) if who.is_principal => Ok(S::Endorsed),
-        (R::Endorse, _) => refuse("Chỉ học liệu đang chờ thẩm định mới được tổ chuyên môn thông qua."),
+        (R::Endorse, _) => {
+            refuse("Chỉ học liệu đang chờ thẩm định mới được tổ chuyên môn thông qua.")
+        }
         (R::Approve, S::Endorsed) if who.is_principal => Ok(S::Approved),
         (R::Approve, S::Endorsed) => refuse("Chỉ hiệu trưởng phê duyệt học liệu."),
-        (R::Approve, _) => refuse("Học liệu phải được tổ chuyên môn thông qua trước khi phê duyệt."),
+        (R::Approve, _) => {
+            refuse("Học liệu phải được tổ chuyên môn thông qua trước khi phê duyệt.")
+        }
         (R::Return, S::InReview) if (who.is_group_head || who.is_principal) && !who.is_author => {
             Ok(S::Returned)
         }
         (R::Return, S::Endorsed) if who.is_principal => Ok(S::Returned),
-        (R::Return, S::InReview | S::Endorsed) => refuse("Bạn không có quyền trả lại học liệu này."),
+        (R::Return, S::InReview | S::Endorsed) => {
+            refuse("Bạn không có quyền trả lại học liệu này.")
+        }
         (R::Return, _) => refuse("Chỉ trả lại được học liệu đang chờ thẩm định hoặc phê duyệt."),
     }
 }
@@ -313,7 +321,12 @@ pub fn hand_in(
 /// A homework score: 0–10 with at most one decimal, stored in tenths.
 pub fn parse_score_tenths(raw: &str) -> Result<i64, Invalid> {
     let s = raw.trim().replace(',', ".");
-    let bad = || Invalid(format!("Điểm \"{}\" không hợp lệ: nhập số từ 0 đến 10, tối đa một chữ số thập phân (ví dụ 8,5).", raw.trim()));
+    let bad = || {
+        Invalid(format!(
+            "Điểm \"{}\" không hợp lệ: nhập số từ 0 đến 10, tối đa một chữ số thập phân (ví dụ 8,5).",
+            raw.trim()
+        ))
+    };
     if s.is_empty() {
         return Err(bad());
     }
@@ -329,8 +342,7 @@ pub fn parse_score_tenths(raw: &str) -> Result<i64, Invalid> {
     {
         return Err(bad());
     }
-    let tenths = int.parse::<i64>().map_err(|_| bad())? * 10
-        + frac.parse::<i64>().unwrap_or(0);
+    let tenths = int.parse::<i64>().map_err(|_| bad())? * 10 + frac.parse::<i64>().unwrap_or(0);
     if tenths > 100 {
         return Err(bad());
     }
@@ -439,7 +451,7 @@ mod tests {
 
     #[test]
     fn late_work_follows_the_policy() {
-        assert_eq!(hand_in(50, 0, Some(100), LatePolicy::Refuse).unwrap(), false);
+        assert!(!hand_in(50, 0, Some(100), LatePolicy::Refuse).unwrap());
         assert!(hand_in(150, 0, Some(100), LatePolicy::Refuse).is_err());
         assert!(hand_in(150, 0, Some(100), LatePolicy::AcceptLate).unwrap());
         assert!(hand_in(5, 10, None, LatePolicy::AcceptLate).is_err());

@@ -39,6 +39,8 @@ pub struct Config {
     pub zalo_access_token: secrecy::SecretString,
     /// Zalo ZNS template id (title, content, link).
     pub zalo_template_id: String,
+    /// Largest lesson video a teacher may upload, in MB (default 2048 = 2 GB).
+    pub max_video_mb: u64,
 }
 
 fn empty_secret() -> secrecy::SecretString {
@@ -58,6 +60,7 @@ impl Default for Config {
             public_url: String::new(),
             smtp_url: secrecy::SecretString::from(""),
             mail_from: "lophoc <no-reply@lophoc.local>".into(),
+            max_video_mb: 2048,
             zalo_endpoint: "https://business.openapi.zalo.me/message/template".into(),
             zalo_access_token: secrecy::SecretString::from(""),
             zalo_template_id: String::new(),
@@ -137,6 +140,8 @@ impl Config {
             trust_proxy: self.trust_proxy,
             outbox_dir: Some(self.data_dir.join("outbox")),
             files_dir: Some(self.data_dir.join("files")),
+            uploads_dir: Some(self.data_dir.join("uploads")),
+            max_video_bytes: self.max_video_mb.max(1) * 1024 * 1024,
             smtp_url: (!self.smtp_url.expose_secret().is_empty()).then(|| self.smtp_url.clone()),
             mail_from: self.mail_from.clone(),
             zalo,

@@ -12,7 +12,9 @@ pub fn clean_name(raw: &str) -> String {
     let base = raw.rsplit(['/', '\\']).next().unwrap_or("");
     let cleaned: String = base
         .chars()
-        .filter(|c| !c.is_control() && !matches!(c, '<' | '>' | '"' | '\'' | '`' | ':' | '*' | '?' | '|'))
+        .filter(|c| {
+            !c.is_control() && !matches!(c, '<' | '>' | '"' | '\'' | '`' | ':' | '*' | '?' | '|')
+        })
         .collect();
     let trimmed = cleaned.trim().trim_start_matches('.');
     let mut out: String = trimmed.chars().take(120).collect();
@@ -43,7 +45,10 @@ fn etag_for(key: &str) -> String {
     use sha2::Digest;
     // Keys are never reused for other content (each upload gets a new id), so the key names
     // the bytes: a strong validator without reading the file.
-    format!("\"{}\"", hex::encode(&sha2::Sha256::digest(key.as_bytes())[..12]))
+    format!(
+        "\"{}\"",
+        hex::encode(&sha2::Sha256::digest(key.as_bytes())[..12])
+    )
 }
 
 fn disposition(ctype: &str, name: &str) -> String {
@@ -53,7 +58,13 @@ fn disposition(ctype: &str, name: &str) -> String {
         || ctype == "application/pdf";
     let ascii: String = name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' || c == '_' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     let encoded: String = name
         .bytes()
@@ -163,7 +174,10 @@ pub fn xlsx_download(bytes: Vec<u8>, name: &str) -> Response {
                 header::CONTENT_TYPE,
                 "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_owned(),
             ),
-            (header::CONTENT_DISPOSITION, disposition("application/xlsx", name)),
+            (
+                header::CONTENT_DISPOSITION,
+                disposition("application/xlsx", name),
+            ),
         ],
         bytes,
     )
@@ -185,11 +199,17 @@ mod tests {
 
     #[test]
     fn kinds_are_checked_by_bytes() {
-        assert_eq!(check_kind("a.pdf", b"%PDF-1.7 ...").unwrap(), "application/pdf");
+        assert_eq!(
+            check_kind("a.pdf", b"%PDF-1.7 ...").unwrap(),
+            "application/pdf"
+        );
         assert!(check_kind("a.pdf", b"<script>").is_err());
         assert!(check_kind("a.exe", b"MZ....").is_err());
         assert!(check_kind("anh.png", &[0xFF, 0xD8, 0xFF, 0xE0]).is_err());
-        assert_eq!(check_kind("anh.JPG", &[0xFF, 0xD8, 0xFF, 0xE0]).unwrap(), "image/jpeg");
+        assert_eq!(
+            check_kind("anh.JPG", &[0xFF, 0xD8, 0xFF, 0xE0]).unwrap(),
+            "image/jpeg"
+        );
     }
 
     #[test]

@@ -73,6 +73,14 @@ mod tests {
                 include_str!("../locales/vi/learning.ftl"),
                 include_str!("../locales/en/learning.ftl"),
             ),
+            (
+                include_str!("../locales/vi/video.ftl"),
+                include_str!("../locales/en/video.ftl"),
+            ),
+            (
+                include_str!("../locales/vi/gradebook.ftl"),
+                include_str!("../locales/en/gradebook.ftl"),
+            ),
         ];
         for (vi, en) in pairs {
             let vi = keys(vi);

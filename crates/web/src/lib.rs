@@ -58,6 +58,13 @@ pub struct WebConfig {
     pub push_allow_insecure: bool,
     /// Folder of stored files; none keeps them in memory (tests).
     pub files_dir: Option<std::path::PathBuf>,
+    /// Largest lesson video accepted by the resumable upload, in bytes (default 2 GB).
+    pub max_video_bytes: u64,
+    /// Folder of resumable uploads in progress; none uses `<files_dir>/_uploads`, or a fresh
+    /// temporary folder when files are kept in memory.
+    pub uploads_dir: Option<std::path::PathBuf>,
+    /// The video transcoder; none uses ffmpeg from `PATH` (tests inject a fake).
+    pub transcoder: Option<pages::video::SharedTranscoder>,
 }
 
 impl Default for WebConfig {
@@ -77,6 +84,9 @@ impl Default for WebConfig {
             push_contact: "mailto:admin@lophoc.local".into(),
             push_allow_insecure: false,
             files_dir: None,
+            max_video_bytes: media::upload::DEFAULT_MAX_LEN,
+            uploads_dir: None,
+            transcoder: None,
         }
     }
 }
@@ -96,6 +106,12 @@ pub struct AppState {
     pub throttle: Arc<auth::IpThrottle>,
     /// Stored files (message photos).
     pub storage: media::Storage,
+    /// Resumable video uploads in progress.
+    pub uploads: Arc<pages::video::VideoUploads>,
+    /// Turns uploaded videos into HLS renditions.
+    pub transcoder: Arc<dyn media::video::Transcoder>,
+    /// Bounds how many transcodes run at once (one by default).
+    pub transcodes: media::video::TranscodeQueue,
 }
 
 /// The application: its router and state.
@@ -166,14 +182,26 @@ impl App {
                 .map_err(|e| anyhow::anyhow!("thư mục tệp {}: {e}", dir.display()))?,
             None => media::Storage::memory(),
         };
+        let uploads = Arc::new(pages::video::VideoUploads::from_config(&config));
+        let transcoder = match &config.transcoder {
+            Some(t) => t.0.clone(),
+            None => Arc::new(media::video::FfmpegTranscoder::from_path()),
+        };
         let state = AppState {
             storage,
+            uploads,
+            transcoder,
+            transcodes: media::video::TranscodeQueue::default(),
             db,
             config: Arc::new(config),
             metrics: metrics_handle(),
             imports: Arc::new(imports::ImportStore::default()),
             throttle: Arc::new(auth::IpThrottle::default()),
         };
+        // Videos left waiting by a restart are transcoded again.
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(pages::video::resume_transcodes(state.clone()));
+        }
         let body_limit = state.config.max_upload_bytes + 64 * 1024;
         let router = Router::new()
             .merge(pages::router())
@@ -196,7 +224,7 @@ impl App {
             .layer(SetResponseHeaderLayer::if_not_present(
                 header::CONTENT_SECURITY_POLICY,
                 HeaderValue::from_static(
-                    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'",
+                    "default-src 'self'; img-src 'self' data:; media-src 'self' blob:; style-src 'self'; script-src 'self'; frame-ancestors 'none'",
                 ),
             ))
             // Pages are text: gzip makes them several times smaller on 3G.
@@ -227,12 +255,19 @@ impl App {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let purge_db = self.state.db.clone();
+        let uploads = self.state.uploads.clone();
         let purger = tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(3600));
             loop {
                 tick.tick().await;
                 if let Err(e) = purge_db.purge_expired_sessions().await {
                     tracing::warn!(error = %e, "purging expired sessions failed");
+                }
+                // Uploads abandoned for two days free their disk space.
+                if let Ok(u) = uploads.get().await
+                    && let Err(e) = u.sweep_idle(Duration::from_secs(48 * 3600)).await
+                {
+                    tracing::warn!(error = %e, "sweeping idle uploads failed");
                 }
             }
         });

@@ -50,7 +50,9 @@ mod tests {
 
     #[test]
     fn markdown_and_math_survive() {
-        let html = render("# Phân số\n\nTính $\\frac{1}{2} + \\frac{1}{3}$ và\n\n$$x^2 = 4$$\n\n- **một**\n- hai");
+        let html = render(
+            "# Phân số\n\nTính $\\frac{1}{2} + \\frac{1}{3}$ và\n\n$$x^2 = 4$$\n\n- **một**\n- hai",
+        );
         assert!(html.contains("<h1>Phân số</h1>"), "{html}");
         assert!(html.contains("class=\"math math-inline\""), "{html}");
         assert!(html.contains("class=\"math math-display\""), "{html}");

@@ -117,6 +117,11 @@ impl Ctx {
                     key: "library",
                 });
                 links.push(NavLink {
+                    href: format!("/schools/{sid}/posts"),
+                    label: t("nav-school-posts"),
+                    key: "school-posts",
+                });
+                links.push(NavLink {
                     href: format!("/schools/{sid}/online-share"),
                     label: t("nav-online-share"),
                     key: "online-share",

@@ -65,6 +65,7 @@ struct DashboardPage {
     me: Option<Student>,
     my_subjects: Vec<Assignment>,
     children: Vec<ChildCard>,
+    tasks: Vec<db::learning::StudentTask>,
 }
 
 /// Query of the home page.
@@ -113,6 +114,7 @@ async fn home(
         me: None,
         my_subjects: vec![],
         children: vec![],
+        tasks: vec![],
     };
     let lang = s.lang;
     match role {
@@ -216,6 +218,7 @@ async fn home(
                 }
                 page.schools
                     .push(school_card(&state, state.db.school(me.school_id).await?).await?);
+                page.tasks = state.db.student_tasks(me.id, 10).await?;
                 page.me = Some(me);
             }
         }
@@ -233,6 +236,14 @@ async fn home(
 }
 
 impl DashboardPage {
+    fn when(&self, ms: &i64) -> String {
+        crate::view::format_ms(*ms)
+    }
+
+    fn score(&self, t: &Option<i64>) -> String {
+        t.map(domain::learning::format_tenths).unwrap_or_default()
+    }
+
     fn total_students(&self) -> i64 {
         self.schools.iter().map(|c| c.students).sum()
     }

@@ -49,10 +49,7 @@ pub fn router() -> Router<AppState> {
             "/courses/{id}/lessons/{lesson}/materials/{material}/remove",
             post(detach_material),
         )
-        .route(
-            "/courses/{id}/materials/{material}",
-            get(material_page),
-        )
+        .route("/courses/{id}/materials/{material}", get(material_page))
         .route(
             "/courses/{id}/materials/{material}/file",
             get(material_file),
@@ -64,10 +61,7 @@ pub fn router() -> Router<AppState> {
         .route("/courses/{id}/tasks", post(add_task))
         .route("/courses/{id}/tasks/{task}", get(task_page))
         .route("/courses/{id}/tasks/{task}/submit", post(submit))
-        .route(
-            "/courses/{id}/tasks/{task}/grade/{submission}",
-            post(grade),
-        )
+        .route("/courses/{id}/tasks/{task}/grade/{submission}", post(grade))
         .route("/courses/{id}/files/{file}", get(attachment))
         .route("/courses/{id}/questions", get(questions_page).post(ask))
         .route(
@@ -78,6 +72,10 @@ pub fn router() -> Router<AppState> {
         .route("/courses/{id}/questions/{q}/moderate", post(moderate))
         .route("/courses/{id}/posts", post(add_post))
         .route("/courses/{id}/progress", get(progress_page))
+        .route(
+            "/schools/{id}/posts",
+            get(school_posts_page).post(add_school_post),
+        )
 }
 
 // ----- access -----
@@ -232,7 +230,14 @@ pub struct CourseCard {
 struct CoursesPage {
     ctx: Ctx,
     cards: Vec<CourseCard>,
+    posts: Vec<(Post, String)>,
     pending: Vec<db::learning::PendingQuestion>,
+}
+
+impl CoursesPage {
+    fn when(&self, ms: &i64) -> String {
+        format_ms(*ms)
+    }
 }
 
 async fn courses_page(State(state): State<AppState>, s: Session) -> WebResult<Html<String>> {
@@ -272,7 +277,20 @@ async fn courses_page(State(state): State<AppState>, s: Session) -> WebResult<Ht
         }
     }
     let pending = state.db.unanswered_for(s.user.id).await?;
+    // The school's and the class's announcements to students.
+    let mut raw_posts = Vec::new();
+    if let Some(st) = state.db.student_by_user(s.user.id).await? {
+        raw_posts.extend(state.db.school_posts(st.school_id, st.class_id).await?);
+    }
+    let posts = raw_posts
+        .into_iter()
+        .map(|p| {
+            let html = crate::rich::render(&p.body);
+            (p, html)
+        })
+        .collect();
     render(&CoursesPage {
+        posts,
         ctx: Ctx::new(&s, s.lang.t("courses-title")).with_help("hoc-tap"),
         cards,
         pending,
@@ -361,7 +379,8 @@ async fn course_page(
     let share = domain::learning::online_share_permille(online, denominator)
         .map(domain::learning::format_permille)
         .unwrap_or_else(|| "—".into());
-    let target = domain::learning::format_permille(state.db.online_target(&school.unit_path).await?);
+    let target =
+        domain::learning::format_permille(state.db.online_target(&school.unit_path).await?);
     let tasks = state.db.tasks(&course, access.student()).await?;
     let posts = state
         .db
@@ -382,8 +401,14 @@ async fn course_page(
         .count() as i64;
     render(&CoursePage {
         ctx: Ctx::new(&s, course_title(&course)).with_help("hoc-tap"),
-        forms: LessonForm::ALL.iter().map(|f| (f.code(), f.label())).collect(),
-        policies: LatePolicy::ALL.iter().map(|p| (p.code(), p.label())).collect(),
+        forms: LessonForm::ALL
+            .iter()
+            .map(|f| (f.code(), f.label()))
+            .collect(),
+        policies: LatePolicy::ALL
+            .iter()
+            .map(|p| (p.code(), p.label()))
+            .collect(),
         course,
         school,
         access,
@@ -491,7 +516,10 @@ async fn edit_lesson(
     let lesson = lesson_of(&state, &course, lesson).await?;
     let input = lesson_input(&f)?;
     state.db.update_lesson(&course, lesson.id, &input).await?;
-    Ok(Redirect::to(&format!("{}?ok=1", lesson_url(&course, lesson.id))))
+    Ok(Redirect::to(&format!(
+        "{}?ok=1",
+        lesson_url(&course, lesson.id)
+    )))
 }
 
 // ----- lesson page -----
@@ -617,7 +645,10 @@ async fn lesson_page(
             .with_help("hoc-tap")
             .with_notice(crate::view::saved_notice(ok.ok.as_deref(), s.lang)),
         topics: state.db.topics(&course).await?,
-        forms: LessonForm::ALL.iter().map(|f| (f.code(), f.label())).collect(),
+        forms: LessonForm::ALL
+            .iter()
+            .map(|f| (f.code(), f.label()))
+            .collect(),
         course,
         access,
         lesson,
@@ -650,28 +681,37 @@ async fn attach_material(
     if let Ok(m) = state.db.material(course.school_id, material).await
         && m.approved_version.is_some()
     {
-        notify_students(&state, &course, "material", &format!(
-            "Học liệu mới – {}: {}",
-            course.subject_name, m.title
-        ), &lesson_url(&course, lesson.id))
+        notify_students(
+            &state,
+            &course,
+            "material",
+            &format!("Học liệu mới – {}: {}", course.subject_name, m.title),
+            &lesson_url(&course, lesson.id),
+        )
         .await?;
     }
     Ok(Redirect::to(&lesson_url(&course, lesson.id)))
 }
 
 /// Tells the students of a course about something new (in-app inbox and their channels).
-async fn notify_students(
+pub(crate) async fn notify_students(
     state: &AppState,
     course: &Course,
     kind: &str,
     title: &str,
     link: &str,
 ) -> WebResult<()> {
-    for st in state.db.course_students(course).await? {
-        if let Some(u) = st.user_id {
-            state.db.notify_one(u, kind, title, "", link).await?;
-        }
-    }
+    let users: Vec<Id> = state
+        .db
+        .course_students(course)
+        .await?
+        .into_iter()
+        .filter_map(|st| st.user_id)
+        .collect();
+    state
+        .db
+        .notify_many(&users, course.school_id, kind, title, link)
+        .await?;
     Ok(())
 }
 
@@ -773,7 +813,9 @@ async fn material_file(
     crate::files::serve(
         &state,
         &key,
-        v.content_type.as_deref().unwrap_or("application/octet-stream"),
+        v.content_type
+            .as_deref()
+            .unwrap_or("application/octet-stream"),
         v.file_name.as_deref().unwrap_or("tep"),
         &headers,
     )
@@ -925,17 +967,17 @@ async fn add_task(
             "Hạn nộp phải sau thời điểm mở bài tập.".into(),
         ));
     }
-    let late_policy = LatePolicy::from_code(up.get("late").trim()).unwrap_or(LatePolicy::AcceptLate);
+    let late_policy =
+        LatePolicy::from_code(up.get("late").trim()).unwrap_or(LatePolicy::AcceptLate);
     let lesson_id = match up.get("lesson").trim() {
         "" => None,
-        l => Some(lesson_of(&state, &course, parse_uuid(l, "bài học")?).await?.id),
+        l => Some(
+            lesson_of(&state, &course, parse_uuid(l, "bài học")?)
+                .await?
+                .id,
+        ),
     };
-    let files = store_files(
-        &state,
-        &format!("tasks/{}", course.school_id),
-        up.files,
-    )
-    .await?;
+    let files = store_files(&state, &format!("tasks/{}", course.school_id), up.files).await?;
     let task_id = state
         .db
         .create_task(
@@ -1124,8 +1166,9 @@ async fn submit(
             "Bài nộp trống: hãy viết bài làm hoặc đính kèm tệp, ảnh chụp.".into(),
         ));
     }
-    let late = domain::learning::hand_in(db::now_ms(), task.opens_at, task.due_at, task.late_policy)
-        .map_err(|e| WebError::Conflict(e.0))?;
+    let late =
+        domain::learning::hand_in(db::now_ms(), task.opens_at, task.due_at, task.late_policy)
+            .map_err(|e| WebError::Conflict(e.0))?;
     let files = store_files(
         &state,
         &format!("submissions/{}", course.school_id),
@@ -1173,13 +1216,15 @@ async fn grade(
     let (course, _, access) = course_for(&state, &s, id).await?;
     require_teach(&access)?;
     let task = state.db.task(&course, task).await?;
-    let sub = state.db.submission_by_id(course.school_id, submission).await?;
+    let sub = state
+        .db
+        .submission_by_id(course.school_id, submission)
+        .await?;
     if sub.task_id != task.id {
         return Err(WebError::NotFound);
     }
-    let score = parse_score_tenths(&f.score).map_err(|e| {
-        WebError::BadRequest(format!("{}: {}", sub.student_name, e.0))
-    })?;
+    let score = parse_score_tenths(&f.score)
+        .map_err(|e| WebError::BadRequest(format!("{}: {}", sub.student_name, e.0)))?;
     let feedback = check_text(&f.feedback, "nhận xét", false, 2000)?;
     state
         .db
@@ -1224,7 +1269,14 @@ async fn attachment(
         }
         _ => return Err(WebError::NotFound),
     }
-    crate::files::serve(&state, &f.storage_key, &f.content_type, &f.file_name, &headers).await
+    crate::files::serve(
+        &state,
+        &f.storage_key,
+        &f.content_type,
+        &f.file_name,
+        &headers,
+    )
+    .await
 }
 
 // ----- questions -----
@@ -1264,8 +1316,15 @@ async fn questions_page(
         .questions(&course, question_reader(&access, s.user.id), None)
         .await?;
     render(&QuestionsPage {
-        ctx: Ctx::new(&s, format!("{} · {}", s.lang.t("questions-title"), course_title(&course)))
-            .with_help("hoc-tap"),
+        ctx: Ctx::new(
+            &s,
+            format!(
+                "{} · {}",
+                s.lang.t("questions-title"),
+                course_title(&course)
+            ),
+        )
+        .with_help("hoc-tap"),
         lessons: state.db.lessons(&course).await?,
         course,
         access,
@@ -1314,7 +1373,11 @@ async fn ask(
     }
     let lesson = match f.lesson.trim() {
         "" => None,
-        l => Some(lesson_of(&state, &course, parse_uuid(l, "bài học")?).await?.id),
+        l => Some(
+            lesson_of(&state, &course, parse_uuid(l, "bài học")?)
+                .await?
+                .id,
+        ),
     };
     let qid = state
         .db
@@ -1393,7 +1456,8 @@ async fn question_page(
         .read_notifications_for(s.user.id, &format!("/courses/{id}/questions/{qid}"))
         .await?;
     let body = crate::rich::render(&question.body);
-    let math = crate::rich::has_math(&body) || replies.iter().any(|(_, h)| crate::rich::has_math(h));
+    let math =
+        crate::rich::has_math(&body) || replies.iter().any(|(_, h)| crate::rich::has_math(h));
     render(&QuestionPage {
         ctx: Ctx::new(&s, s.lang.t("question-title")).with_help("hoc-tap"),
         course,
@@ -1501,6 +1565,114 @@ async fn add_post(
     Ok(Redirect::to(&format!("/courses/{id}")))
 }
 
+// ----- school and class announcements -----
+
+#[derive(Template)]
+#[template(path = "school_posts.html")]
+struct SchoolPostsPage {
+    ctx: Ctx,
+    school: School,
+    posts: Vec<(Post, String)>,
+    classes: Vec<db::school::Class>,
+    whole_school: bool,
+}
+
+impl SchoolPostsPage {
+    fn when(&self, ms: &i64) -> String {
+        format_ms(*ms)
+    }
+}
+
+/// The classes the reader may announce to: all for managers, their homeroom classes otherwise.
+async fn postable_classes(
+    state: &AppState,
+    s: &Session,
+    school: &School,
+) -> WebResult<(bool, Vec<db::school::Class>)> {
+    let Some(year) = state.db.current_year(school.id).await? else {
+        return Ok((false, vec![]));
+    };
+    let manager = s
+        .actor
+        .can(Action::ManageSchool, Target::School(&school.as_ref()));
+    let me = state.db.staff_by_user(school.id, s.user.id).await?;
+    let classes = state
+        .db
+        .classes(school.id, year.id)
+        .await?
+        .into_iter()
+        .filter(|c| manager || (me.is_some() && c.homeroom_staff_id == me.as_ref().map(|m| m.id)))
+        .collect();
+    Ok((manager, classes))
+}
+
+async fn school_posts_page(
+    State(state): State<AppState>,
+    s: Session,
+    Path(id): Path<Id>,
+) -> WebResult<Html<String>> {
+    let school = super::school_for(&state, &s, id, Action::ViewSchool).await?;
+    let (whole_school, classes) = postable_classes(&state, &s, &school).await?;
+    let posts = state
+        .db
+        .school_posts(school.id, None)
+        .await?
+        .into_iter()
+        .map(|p| {
+            let html = crate::rich::render(&p.body);
+            (p, html)
+        })
+        .collect();
+    render(&SchoolPostsPage {
+        ctx: Ctx::new(&s, s.lang.t("school-posts-title")).with_help("hoc-tap"),
+        school,
+        posts,
+        classes,
+        whole_school,
+    })
+}
+
+#[derive(Deserialize)]
+struct SchoolPostForm {
+    #[serde(default)]
+    class: String,
+    title: String,
+    body: String,
+}
+
+async fn add_school_post(
+    State(state): State<AppState>,
+    s: Session,
+    Path(id): Path<Id>,
+    Form(f): Form<SchoolPostForm>,
+) -> WebResult<Redirect> {
+    let school = super::school_for(&state, &s, id, Action::ViewSchool).await?;
+    let (whole_school, classes) = postable_classes(&state, &s, &school).await?;
+    let class = match f.class.trim() {
+        "" => None,
+        c => Some(parse_uuid(c, "lớp")?),
+    };
+    let allowed = match class {
+        None => whole_school,
+        Some(c) => classes.iter().any(|x| x.id == c),
+    };
+    if !allowed {
+        return Err(WebError::Forbidden);
+    }
+    let title = check_text(&f.title, "tiêu đề", true, 200)?;
+    let body = check_text(&f.body, "nội dung thông báo", true, 5000)?;
+    let year = state
+        .db
+        .current_year(school.id)
+        .await?
+        .ok_or_else(|| WebError::Conflict("Trường chưa có năm học hiện tại.".into()))?;
+    state
+        .db
+        .post_school(school.id, year.id, class, s.user.id, &title, &body)
+        .await?;
+    Ok(Redirect::to(&format!("/schools/{id}/posts")))
+}
+
 // ----- progress -----
 
 #[derive(Template)]
@@ -1596,8 +1768,11 @@ async fn progress_page(
         ));
     }
     Ok(render(&ProgressPage {
-        ctx: Ctx::new(&s, format!("{} · {}", s.lang.t("progress-title"), course_title(&course)))
-            .with_help("hoc-tap"),
+        ctx: Ctx::new(
+            &s,
+            format!("{} · {}", s.lang.t("progress-title"), course_title(&course)),
+        )
+        .with_help("hoc-tap"),
         course,
         rows,
         totals,

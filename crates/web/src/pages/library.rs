@@ -18,7 +18,7 @@ use db::learning::{LibraryFilter, Material, MaterialInput, MaterialVersion, Revi
 use db::org::School;
 use domain::Id;
 use domain::auth::{Action, Role, Target};
-use domain::learning::{MaterialKind, MaterialStatus, Reviewer, ReviewStep, review_transition};
+use domain::learning::{MaterialKind, MaterialStatus, ReviewStep, Reviewer, review_transition};
 use serde::Deserialize;
 
 /// Largest document or image placed in the library.
@@ -44,7 +44,13 @@ pub fn router() -> Router<AppState> {
         .route("/schools/{id}/online-share", get(online_share))
 }
 
-fn reviewer(s: &Session, school: &School, m: &Material, group: &str, owner_group: &str) -> Reviewer {
+fn reviewer(
+    s: &Session,
+    school: &School,
+    m: &Material,
+    group: &str,
+    owner_group: &str,
+) -> Reviewer {
     let role = |r: Role| {
         s.actor
             .grants
@@ -143,7 +149,10 @@ async fn library_page(
             .iter()
             .map(|x| (x.code(), x.label()))
             .collect(),
-        kinds: MaterialKind::ALL.iter().map(|k| (k.code(), k.label())).collect(),
+        kinds: MaterialKind::ALL
+            .iter()
+            .map(|k| (k.code(), k.label()))
+            .collect(),
         queue,
     })
 }
@@ -151,7 +160,9 @@ async fn library_page(
 fn text(up: &super::learning::Upload, k: &str, field: &str, max: usize) -> WebResult<String> {
     let t = up.get(k).trim().to_owned();
     if t.chars().count() > max {
-        return Err(WebError::BadRequest(format!("{field} dài quá {max} ký tự.")));
+        return Err(WebError::BadRequest(format!(
+            "{field} dài quá {max} ký tự."
+        )));
     }
     Ok(t)
 }
@@ -174,7 +185,9 @@ async fn material_input(
             g.parse::<i64>()
                 .ok()
                 .filter(|n| (1..=12).contains(n))
-                .ok_or_else(|| WebError::BadRequest(format!("Khối lớp \"{g}\" không hợp lệ (1–12).")))?,
+                .ok_or_else(|| {
+                    WebError::BadRequest(format!("Khối lớp \"{g}\" không hợp lệ (1–12)."))
+                })?,
         ),
     };
     let url = match up.get("url").trim() {
@@ -189,7 +202,9 @@ async fn material_input(
         }
     };
     if kind == MaterialKind::Link && url.is_none() {
-        return Err(WebError::BadRequest("Học liệu dạng liên kết cần một địa chỉ.".into()));
+        return Err(WebError::BadRequest(
+            "Học liệu dạng liên kết cần một địa chỉ.".into(),
+        ));
     }
     let body = text(&up, "body", "Nội dung", 100_000)?;
     if kind == MaterialKind::Text && body.is_empty() {
@@ -273,6 +288,7 @@ struct MaterialPage {
     steps: Vec<(&'static str, &'static str)>,
     can_edit: bool,
     video_note: Option<String>,
+    hls_preview: String,
 }
 
 impl MaterialPage {
@@ -316,7 +332,10 @@ async fn material_page(
     } else {
         m.approved_version.unwrap_or(m.version)
     };
-    let shown = state.db.material_version(school.id, m.id, shown_version).await?;
+    let shown = state
+        .db
+        .material_version(school.id, m.id, shown_version)
+        .await?;
     let html = crate::rich::render(&shown.body);
     let who = reviewer(
         &s,
@@ -337,12 +356,16 @@ async fn material_page(
     };
     let video_note = super::video::status_note(&m, s.lang);
     render(&MaterialPage {
+        hls_preview: super::video::library_hls_url(&m),
         ctx: Ctx::new(&s, shown.title.clone())
             .with_help("thu-vien-hoc-lieu")
             .with_notice(crate::view::saved_notice(ok.ok.as_deref(), s.lang)),
         math: crate::rich::has_math(&html),
         can_edit: m.owner_id == s.user.id
-            && !matches!(m.status, MaterialStatus::InReview | MaterialStatus::Endorsed),
+            && !matches!(
+                m.status,
+                MaterialStatus::InReview | MaterialStatus::Endorsed
+            ),
         reviews: state.db.material_reviews(school.id, m.id).await?,
         school,
         material: m,
@@ -414,6 +437,20 @@ async fn review(
         .db
         .review_material(&m, step, to, comment, s.user.id)
         .await?;
+    if to == MaterialStatus::Approved {
+        // Students of the courses that already use it learn that it is there now.
+        for (course_id, lesson_id) in state.db.material_courses(school.id, m.id).await? {
+            let course = state.db.course(course_id).await?;
+            super::learning::notify_students(
+                &state,
+                &course,
+                "material",
+                &format!("Học liệu mới – {}: {}", course.subject_name, m.title),
+                &format!("/courses/{course_id}/lessons/{lesson_id}"),
+            )
+            .await?;
+        }
+    }
     Ok(Redirect::to(&format!("/schools/{id}/library/{mid}?ok=1")))
 }
 
@@ -442,7 +479,9 @@ async fn file(
     crate::files::serve(
         &state,
         &key,
-        v.content_type.as_deref().unwrap_or("application/octet-stream"),
+        v.content_type
+            .as_deref()
+            .unwrap_or("application/octet-stream"),
         v.file_name.as_deref().unwrap_or("tep"),
         &headers,
     )

@@ -3,6 +3,7 @@
 pub mod account;
 pub mod dashboard;
 pub mod family;
+pub mod gradebook;
 pub mod guides;
 pub mod import;
 pub mod learning;
@@ -37,6 +38,8 @@ pub fn router() -> Router<AppState> {
         .merge(oversight::router())
         .merge(learning::router())
         .merge(library::router())
+        .merge(gradebook::router())
+        .merge(video::router())
 }
 
 /// Loads a school and checks the actor may do `action` there. An id of a school the actor

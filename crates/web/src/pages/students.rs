@@ -114,6 +114,8 @@ struct DetailPage {
     comments: Vec<db::family::Comment>,
     /// The viewer may write a comment.
     can_comment: bool,
+    /// The student's homework (for the student and their parents).
+    tasks: Vec<db::learning::StudentTask>,
 }
 
 impl DetailPage {
@@ -123,6 +125,10 @@ impl DetailPage {
 
     fn when(&self, ms: &i64) -> String {
         crate::view::format_ms(*ms)
+    }
+
+    fn score(&self, t: &Option<i64>) -> String {
+        t.map(domain::learning::format_tenths).unwrap_or_default()
     }
 }
 
@@ -185,7 +191,14 @@ async fn detail(
         _ => vec![],
     };
     let can_comment = can_manage || message_parents;
+    let own = student.user_id == Some(s.user.id);
+    let tasks = if is_parent || own {
+        state.db.student_tasks(student_id, 20).await?
+    } else {
+        vec![]
+    };
     render(&DetailPage {
+        tasks,
         comments: state.db.comments(id, student_id).await?,
         can_comment,
         teachers: if is_parent { class_staff } else { vec![] },

@@ -3,7 +3,9 @@
 
 use crate::harness::{PASSWORD, TestApp, location};
 
-const JPEG: &[u8] = &[0xFF, 0xD8, 0xFF, 0xE0, 0, 16, b'J', b'F', b'I', b'F', 0, 1, 1, 0];
+const JPEG: &[u8] = &[
+    0xFF, 0xD8, 0xFF, 0xE0, 0, 16, b'J', b'F', b'I', b'F', 0, 1, 1, 0,
+];
 
 struct Setup {
     school: String,
@@ -40,10 +42,8 @@ async fn other_students(app: &TestApp) -> (String, String) {
         .await
         .unwrap();
     let hash = web::auth::hash_password(PASSWORD.into()).await.unwrap();
-    let pick = |pred: &dyn Fn(&db::roster::Student) -> bool| {
-        let st = all.iter().find(|x| pred(x)).unwrap().clone();
-        st
-    };
+    let pick =
+        |pred: &dyn Fn(&db::roster::Student) -> bool| all.iter().find(|x| pred(x)).unwrap().clone();
     let demo = app.db.user_by_username("hs.demo").await.unwrap();
     let mate = pick(&|x| x.class_name.as_deref() == Some("6A1") && x.user_id != Some(demo.id));
     let other = pick(&|x| x.class_name.as_deref() != Some("6A1"));
@@ -56,7 +56,12 @@ async fn other_students(app: &TestApp) -> (String, String) {
     (out[0].clone(), out[1].clone())
 }
 
-async fn form(c: &reqwest::Client, app: &TestApp, path: &str, f: &[(&str, &str)]) -> reqwest::Response {
+async fn form(
+    c: &reqwest::Client,
+    app: &TestApp,
+    path: &str,
+    f: &[(&str, &str)],
+) -> reqwest::Response {
     c.post(app.url(path)).form(f).send().await.unwrap()
 }
 
@@ -66,8 +71,17 @@ async fn lesson_plan_counts_online_periods_against_the_target() {
     let st = toan_6a1(&app).await;
     let gv = app.login("gv.toan").await;
     let page = app.get(&gv, "/courses").await.text().await.unwrap();
-    assert!(page.contains(&format!("/courses/{}", st.course)), "course listed");
-    let r = form(&gv, &app, &format!("/courses/{}/topics", st.course), &[("title", "Chương 1. Số tự nhiên")]).await;
+    assert!(
+        page.contains(&format!("/courses/{}", st.course)),
+        "course listed"
+    );
+    let r = form(
+        &gv,
+        &app,
+        &format!("/courses/{}/topics", st.course),
+        &[("title", "Chương 1. Số tự nhiên")],
+    )
+    .await;
     assert_eq!(r.status(), 303);
     for (title, f, p) in [
         ("Bài 1. Tập hợp", "face_to_face", "2"),
@@ -79,25 +93,55 @@ async fn lesson_plan_counts_online_periods_against_the_target() {
             &gv,
             &app,
             &format!("/courses/{}/lessons", st.course),
-            &[("title", title), ("form", f), ("periods", p), ("date", "2026-10-05"), ("body", "")],
+            &[
+                ("title", title),
+                ("form", f),
+                ("periods", p),
+                ("date", "2026-10-05"),
+                ("body", ""),
+            ],
         )
         .await;
         assert_eq!(r.status(), 303, "{title}");
     }
     // Bad input: a form that does not exist, and 11 periods.
-    let r = form(&gv, &app, &format!("/courses/{}/lessons", st.course), &[("title", "X"), ("form", "hybrid")]).await;
+    let r = form(
+        &gv,
+        &app,
+        &format!("/courses/{}/lessons", st.course),
+        &[("title", "X"), ("form", "hybrid")],
+    )
+    .await;
     assert_eq!(r.status(), 400);
-    let r = form(&gv, &app, &format!("/courses/{}/lessons", st.course), &[("title", "X"), ("form", "face_to_face"), ("periods", "11")]).await;
+    let r = form(
+        &gv,
+        &app,
+        &format!("/courses/{}/lessons", st.course),
+        &[("title", "X"), ("form", "face_to_face"), ("periods", "11")],
+    )
+    .await;
     assert_eq!(r.status(), 400);
     assert!(r.text().await.unwrap().contains("Số tiết"));
     // Toán 6 has 140 periods a year: 14 online periods are 10,0 %.
-    let page = app.get(&gv, &format!("/courses/{}", st.course)).await.text().await.unwrap();
+    let page = app
+        .get(&gv, &format!("/courses/{}", st.course))
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(page.contains("data-share>10,0 %"), "{page}");
     let ht = app.login("ht.thcs").await;
-    let share = app.get(&ht, &format!("/schools/{}/online-share", st.school)).await;
+    let share = app
+        .get(&ht, &format!("/schools/{}/online-share", st.school))
+        .await;
     assert_eq!(share.status(), 200);
     assert!(share.text().await.unwrap().contains("10,0 %"));
-    let x = app.get(&ht, &format!("/schools/{}/online-share?format=xlsx", st.school)).await;
+    let x = app
+        .get(
+            &ht,
+            &format!("/schools/{}/online-share?format=xlsx", st.school),
+        )
+        .await;
     assert!(x.bytes().await.unwrap().starts_with(b"PK"));
 }
 
@@ -110,7 +154,11 @@ async fn materials_reach_students_only_after_review_and_approval() {
         &gv,
         &app,
         &format!("/courses/{}/lessons", st.course),
-        &[("title", "Phân số"), ("form", "online_replace"), ("periods", "1")],
+        &[
+            ("title", "Phân số"),
+            ("form", "online_replace"),
+            ("periods", "1"),
+        ],
     )
     .await;
     let lesson = location(&r);
@@ -120,7 +168,10 @@ async fn materials_reach_students_only_after_review_and_approval() {
         .text("title", "Phân số bằng nhau")
         .text("subject", "Toán")
         .text("grade", "6")
-        .text("body", "Ta có $\\frac{1}{2} = \\frac{2}{4}$ <script>alert(1)</script>")
+        .text(
+            "body",
+            "Ta có $\\frac{1}{2} = \\frac{2}{4}$ <script>alert(1)</script>",
+        )
         .text("licence", "CC BY 4.0");
     let r = gv
         .post(app.url(&format!("/schools/{}/library", st.school)))
@@ -131,13 +182,24 @@ async fn materials_reach_students_only_after_review_and_approval() {
     assert_eq!(r.status(), 303);
     let material_url = location(&r);
     let material = material_url.rsplit('/').next().unwrap().to_owned();
-    let r = form(&gv, &app, &format!("{lesson}/materials"), &[("material", &material)]).await;
+    let r = form(
+        &gv,
+        &app,
+        &format!("{lesson}/materials"),
+        &[("material", &material)],
+    )
+    .await;
     assert_eq!(r.status(), 303);
 
     let hs = app.login("hs.demo").await;
     let page = app.get(&hs, &lesson).await.text().await.unwrap();
-    assert!(!page.contains("Phân số bằng nhau"), "a draft is not shown to students");
-    let direct = app.get(&hs, &format!("/courses/{}/materials/{material}", st.course)).await;
+    assert!(
+        !page.contains("Phân số bằng nhau"),
+        "a draft is not shown to students"
+    );
+    let direct = app
+        .get(&hs, &format!("/courses/{}/materials/{material}", st.course))
+        .await;
     assert_eq!(direct.status(), 404);
 
     // Out of turn: the principal cannot approve a draft.
@@ -146,23 +208,63 @@ async fn materials_reach_students_only_after_review_and_approval() {
     let r = form(&ht, &app, &review, &[("step", "approve")]).await;
     assert_eq!(r.status(), 409);
     // The author submits; the group head returns it without a comment (refused), then with one.
-    assert_eq!(form(&gv, &app, &review, &[("step", "submit")]).await.status(), 303);
-    let tt = app.login("tt.toan").await;
-    assert_eq!(form(&tt, &app, &review, &[("step", "return")]).await.status(), 400);
     assert_eq!(
-        form(&tt, &app, &review, &[("step", "return"), ("comment", "Thêm ví dụ")]).await.status(),
+        form(&gv, &app, &review, &[("step", "submit")])
+            .await
+            .status(),
+        303
+    );
+    let tt = app.login("tt.toan").await;
+    assert_eq!(
+        form(&tt, &app, &review, &[("step", "return")])
+            .await
+            .status(),
+        400
+    );
+    assert_eq!(
+        form(
+            &tt,
+            &app,
+            &review,
+            &[("step", "return"), ("comment", "Thêm ví dụ")]
+        )
+        .await
+        .status(),
         303
     );
     let page = app.get(&gv, &material_url).await.text().await.unwrap();
     assert!(page.contains("Thêm ví dụ") && page.contains("data-status=\"returned\""));
-    assert_eq!(form(&gv, &app, &review, &[("step", "submit")]).await.status(), 303);
-    assert_eq!(form(&tt, &app, &review, &[("step", "endorse")]).await.status(), 303);
+    assert_eq!(
+        form(&gv, &app, &review, &[("step", "submit")])
+            .await
+            .status(),
+        303
+    );
+    assert_eq!(
+        form(&tt, &app, &review, &[("step", "endorse")])
+            .await
+            .status(),
+        303
+    );
     // A teacher cannot approve; the principal does.
-    assert_eq!(form(&gv, &app, &review, &[("step", "approve")]).await.status(), 409);
-    assert_eq!(form(&ht, &app, &review, &[("step", "approve")]).await.status(), 303);
+    assert_eq!(
+        form(&gv, &app, &review, &[("step", "approve")])
+            .await
+            .status(),
+        409
+    );
+    assert_eq!(
+        form(&ht, &app, &review, &[("step", "approve")])
+            .await
+            .status(),
+        303
+    );
 
     let page = app.get(&hs, &lesson).await.text().await.unwrap();
-    assert!(page.contains("Phân số bằng nhau"), "approved: students see it");
+    assert!(
+        page.contains("Phân số bằng nhau"),
+        "approved: students see it"
+    );
     let view = app
         .get(&hs, &format!("/courses/{}/materials/{material}", st.course))
         .await
@@ -176,7 +278,12 @@ async fn materials_reach_students_only_after_review_and_approval() {
     let part = reqwest::multipart::Form::new()
         .text("title", "Phân số bằng nhau (sửa)")
         .text("body", "Nội dung mới");
-    let r = gv.post(app.url(&material_url)).multipart(part).send().await.unwrap();
+    let r = gv
+        .post(app.url(&material_url))
+        .multipart(part)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 303);
     let view = app
         .get(&hs, &format!("/courses/{}/materials/{material}", st.course))
@@ -213,27 +320,54 @@ async fn homework_with_photos_is_handed_in_once_and_graded() {
         "files",
         reqwest::multipart::Part::bytes(b"<script>alert(1)</script>".to_vec()).file_name("bai.pdf"),
     );
-    let r = hs.post(app.url(&format!("{task}/submit"))).multipart(bad).send().await.unwrap();
+    let r = hs
+        .post(app.url(&format!("{task}/submit")))
+        .multipart(bad)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 400);
     assert!(r.text().await.unwrap().contains("bai.pdf"));
-    let empty = reqwest::multipart::Form::new().text("key", "k-empty").text("body", " ");
-    let r = hs.post(app.url(&format!("{task}/submit"))).multipart(empty).send().await.unwrap();
+    let empty = reqwest::multipart::Form::new()
+        .text("key", "k-empty")
+        .text("body", " ");
+    let r = hs
+        .post(app.url(&format!("{task}/submit")))
+        .multipart(empty)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 400);
 
     let submit = || {
         reqwest::multipart::Form::new()
             .text("key", "k-1")
             .text("body", "Bài làm của em")
-            .part("photos", reqwest::multipart::Part::bytes(JPEG.to_vec()).file_name("trang1.jpg"))
-            .part("photos", reqwest::multipart::Part::bytes(JPEG.to_vec()).file_name("trang2.jpg"))
+            .part(
+                "photos",
+                reqwest::multipart::Part::bytes(JPEG.to_vec()).file_name("trang1.jpg"),
+            )
+            .part(
+                "photos",
+                reqwest::multipart::Part::bytes(JPEG.to_vec()).file_name("trang2.jpg"),
+            )
     };
     for _ in 0..2 {
         // The second is a retry after a dropped connection: stored once.
-        let r = hs.post(app.url(&format!("{task}/submit"))).multipart(submit()).send().await.unwrap();
+        let r = hs
+            .post(app.url(&format!("{task}/submit")))
+            .multipart(submit())
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 303);
     }
     let page = app.get(&hs, &task).await.text().await.unwrap();
-    assert_eq!(page.matches("class=\"photo\"").count(), 2, "two photos, once");
+    assert_eq!(
+        page.matches("class=\"photo\"").count(),
+        2,
+        "two photos, once"
+    );
     assert!(!page.contains("task-times"));
 
     let page = app.get(&gv, &task).await.text().await.unwrap();
@@ -243,20 +377,46 @@ async fn homework_with_photos_is_handed_in_once_and_graded() {
         .and_then(|s| s.split('"').next())
         .expect("a grade form")
         .to_owned();
-    let r = form(&gv, &app, &format!("{task}/grade/{sub}"), &[("score", "11")]).await;
+    let r = form(
+        &gv,
+        &app,
+        &format!("{task}/grade/{sub}"),
+        &[("score", "11")],
+    )
+    .await;
     assert_eq!(r.status(), 400);
-    let r = form(&gv, &app, &format!("{task}/grade/{sub}"), &[("score", "8,5"), ("feedback", "Tốt")]).await;
+    let r = form(
+        &gv,
+        &app,
+        &format!("{task}/grade/{sub}"),
+        &[("score", "8,5"), ("feedback", "Tốt")],
+    )
+    .await;
     assert_eq!(r.status(), 303);
     let page = app.get(&hs, &task).await.text().await.unwrap();
     assert!(page.contains("<strong>8,5</strong>"), "{page}");
     // Graded work is closed to resubmission.
-    let again = reqwest::multipart::Form::new().text("key", "k-2").text("body", "sửa");
-    let r = hs.post(app.url(&format!("{task}/submit"))).multipart(again).send().await.unwrap();
+    let again = reqwest::multipart::Form::new()
+        .text("key", "k-2")
+        .text("body", "sửa");
+    let r = hs
+        .post(app.url(&format!("{task}/submit")))
+        .multipart(again)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 409);
     // Progress: the teacher sees one graded submission and can export it.
-    let p = app.get(&gv, &format!("/courses/{}/progress", st.course)).await.text().await.unwrap();
+    let p = app
+        .get(&gv, &format!("/courses/{}/progress", st.course))
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(p.contains("8,5"));
-    let x = app.get(&gv, &format!("/courses/{}/progress?format=xlsx", st.course)).await;
+    let x = app
+        .get(&gv, &format!("/courses/{}/progress?format=xlsx", st.course))
+        .await;
     assert_eq!(x.status(), 200);
     assert!(x.bytes().await.unwrap().starts_with(b"PK"));
 }
@@ -271,16 +431,35 @@ async fn questions_can_be_private_and_are_answered_by_the_teacher() {
         &hs,
         &app,
         &format!("/courses/{}/questions", st.course),
-        &[("body", "Em chưa hiểu bài 2 ạ"), ("private", "1"), ("key", "q-1")],
+        &[
+            ("body", "Em chưa hiểu bài 2 ạ"),
+            ("private", "1"),
+            ("key", "q-1"),
+        ],
     )
     .await;
     assert_eq!(r.status(), 303);
     let q = location(&r);
     // Retried: one question.
-    form(&hs, &app, &format!("/courses/{}/questions", st.course), &[("body", "Em chưa hiểu bài 2 ạ"), ("private", "1"), ("key", "q-1")]).await;
+    form(
+        &hs,
+        &app,
+        &format!("/courses/{}/questions", st.course),
+        &[
+            ("body", "Em chưa hiểu bài 2 ạ"),
+            ("private", "1"),
+            ("key", "q-1"),
+        ],
+    )
+    .await;
 
     let classmate = app.login(&mate).await;
-    let list = app.get(&classmate, &format!("/courses/{}/questions", st.course)).await.text().await.unwrap();
+    let list = app
+        .get(&classmate, &format!("/courses/{}/questions", st.course))
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(!list.contains("Em chưa hiểu"), "private from classmates");
     assert_eq!(app.get(&classmate, &q).await.status(), 404);
 
@@ -288,18 +467,39 @@ async fn questions_can_be_private_and_are_answered_by_the_teacher() {
     let home = app.get(&gv, "/courses").await.text().await.unwrap();
     assert!(home.contains("data-unanswered") && home.contains("Em chưa hiểu"));
     assert_eq!(home.matches("Em chưa hiểu").count(), 1);
-    let r = form(&gv, &app, &q, &[("body", "Em xem lại ví dụ 3 nhé"), ("key", "a-1")]).await;
+    let r = form(
+        &gv,
+        &app,
+        &q,
+        &[("body", "Em xem lại ví dụ 3 nhé"), ("key", "a-1")],
+    )
+    .await;
     assert_eq!(r.status(), 303);
     let page = app.get(&hs, &q).await.text().await.unwrap();
     assert!(page.contains("Em xem lại ví dụ 3") && page.contains("data-answered"));
     let home = app.get(&gv, "/courses").await.text().await.unwrap();
-    assert!(!home.contains("data-unanswered"), "answered questions leave the queue");
+    assert!(
+        !home.contains("data-unanswered"),
+        "answered questions leave the queue"
+    );
 
     // A student of another class cannot open the course at all.
     let other = app.login(&outsider).await;
-    assert_eq!(app.get(&other, &format!("/courses/{}", st.course)).await.status(), 403);
     assert_eq!(
-        form(&other, &app, &format!("/courses/{}/questions", st.course), &[("body", "x"), ("key", "z")]).await.status(),
+        app.get(&other, &format!("/courses/{}", st.course))
+            .await
+            .status(),
+        403
+    );
+    assert_eq!(
+        form(
+            &other,
+            &app,
+            &format!("/courses/{}/questions", st.course),
+            &[("body", "x"), ("key", "z")]
+        )
+        .await
+        .status(),
         403
     );
 }

@@ -1,0 +1,19 @@
+# Lesson videos: resumable upload and player.
+video-new-title = Upload a lesson video
+video-new-intro = The video is sent in parts: if the network drops or you reload the page, choose the same file again to continue where it stopped.
+video-file = Video file (MP4, MOV, WebM)
+video-max = Largest size
+video-upload = Upload
+video-noscript = JavaScript is needed to upload videos in parts.
+video-back = Back to the library
+video-review-note = The video is saved as a draft and goes through the subject group and principal review like other materials.
+video-msg-choose = Please choose a video file.
+video-msg-type = Only MP4, MOV or WebM videos are accepted.
+video-msg-too-big = The file is larger than the limit.
+video-msg-starting = Preparing the upload…
+video-msg-resuming = Continuing the previous upload…
+video-msg-uploading = Uploading
+video-msg-retry = Connection lost, retrying…
+video-msg-finishing = Upload complete, checking and saving the video…
+video-msg-failed = The upload failed
+video-msg-done = Done, opening the material…

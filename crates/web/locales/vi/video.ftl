@@ -1,0 +1,19 @@
+# Lesson videos: resumable upload and player.
+video-new-title = Tải lên video bài giảng
+video-new-intro = Video được tải lên từng phần: nếu mạng chập chờn hoặc bạn tải lại trang, chọn lại đúng tệp đó để tải tiếp từ chỗ đã dừng.
+video-file = Tệp video (MP4, MOV, WebM)
+video-max = Dung lượng tối đa
+video-upload = Tải lên
+video-noscript = Cần bật JavaScript để tải video lên từng phần.
+video-back = Về thư viện học liệu
+video-review-note = Video được lưu ở dạng nháp và phải qua tổ chuyên môn và hiệu trưởng duyệt như các học liệu khác.
+video-msg-choose = Vui lòng chọn tệp video.
+video-msg-type = Chỉ nhận video MP4, MOV hoặc WebM.
+video-msg-too-big = Tệp quá lớn so với giới hạn.
+video-msg-starting = Đang chuẩn bị tải lên…
+video-msg-resuming = Tải tiếp từ lần trước…
+video-msg-uploading = Đang tải lên
+video-msg-retry = Mất kết nối, đang thử lại…
+video-msg-finishing = Đã tải xong, đang kiểm tra và lưu video…
+video-msg-failed = Tải lên không thành công
+video-msg-done = Hoàn tất, đang chuyển trang…
