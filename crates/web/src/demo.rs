@@ -435,7 +435,96 @@ pub async fn load(db: &Db) -> anyhow::Result<Vec<DemoLogin>> {
         login: "0912000001".into(),
         place: "2 con: Tiểu học Gia Viễn A và THCS Gia Viễn".into(),
     });
+    seed_learning(db, &thcs, thcs_year.id).await?;
     Ok(logins)
+}
+
+/// A first Toán 6A1 course to explore: a topic, three lessons (one taught online), an
+/// approved material with math and an open homework task.
+async fn seed_learning(db: &Db, school: &School, year_id: domain::Id) -> anyhow::Result<()> {
+    use db::learning::{LessonInput, MaterialInput, TaskInput};
+    use domain::learning::{LatePolicy, LessonForm, MaterialKind, MaterialStatus, ReviewStep};
+    db.ensure_courses(school.id, year_id).await?;
+    let gv = db.user_by_username("gv.toan").await?;
+    let head = db.user_by_username("tt.toan").await?;
+    let principal = db.user_by_username("ht.thcs").await?;
+    let Some(course) = db
+        .courses_taught(gv.id)
+        .await?
+        .into_iter()
+        .find(|c| c.class_name == "6A1" && c.subject_code == "TOAN")
+    else {
+        return Ok(());
+    };
+    let topic = db
+        .create_topic(&course, "Chương 1. Tập hợp các số tự nhiên")
+        .await?;
+    let mut lessons = Vec::new();
+    for (title, form, periods) in [
+        ("Bài 1. Tập hợp", LessonForm::FaceToFace, 2),
+        ("Bài 2. Cách ghi số tự nhiên", LessonForm::OnlineReplace, 1),
+        ("Bài 3. Thứ tự trong tập hợp các số tự nhiên", LessonForm::OnlineSupport, 1),
+    ] {
+        lessons.push(
+            db.create_lesson(
+                &course,
+                &LessonInput {
+                    topic_id: Some(topic.id),
+                    title: title.into(),
+                    form,
+                    date: None,
+                    periods,
+                    body: "Đọc học liệu, làm ví dụ rồi làm bài tập. Hỏi cô trong mục Hỏi đáp nếu chưa hiểu."
+                        .into(),
+                },
+                gv.id,
+            )
+            .await?,
+        );
+    }
+    let material = db
+        .create_material(
+            school.id,
+            gv.id,
+            MaterialKind::Text,
+            &MaterialInput {
+                subject_name: "Toán".into(),
+                grade: Some(6),
+                title: "Hệ thập phân và hệ La Mã".into(),
+                body: "Trong hệ thập phân, mỗi chữ số có giá trị theo vị trí: \
+                       $\\overline{abc} = 100a + 10b + c$.\n\n\
+                       Số La Mã: I = 1, V = 5, X = 10; ví dụ XIV = 14."
+                    .into(),
+                licence: "CC BY 4.0".into(),
+                attribution: "Tổ Toán – Tin, THCS Gia Viễn".into(),
+                ..MaterialInput::default()
+            },
+        )
+        .await?;
+    let mut m = db.material(school.id, material).await?;
+    for (step, to, who) in [
+        (ReviewStep::Submit, MaterialStatus::InReview, gv.id),
+        (ReviewStep::Endorse, MaterialStatus::Endorsed, head.id),
+        (ReviewStep::Approve, MaterialStatus::Approved, principal.id),
+    ] {
+        db.review_material(&m, step, to, "", who).await?;
+        m = db.material(school.id, material).await?;
+    }
+    db.attach_material(&lessons[1], material).await?;
+    db.create_task(
+        &course,
+        &TaskInput {
+            lesson_id: Some(lessons[1].id),
+            title: "Viết các số sau bằng số La Mã: 9, 14, 26".into(),
+            instructions: "Làm vào vở, chụp ảnh và nộp trước buổi học sau.".into(),
+            opens_at: db::now_ms(),
+            due_at: Some(db::now_ms() + 7 * 24 * 3600 * 1000),
+            late_policy: LatePolicy::AcceptLate,
+        },
+        gv.id,
+    )
+    .await?;
+    Ok(())
 }
 
 async fn assign_teachers(

@@ -295,6 +295,11 @@ async fn no_dead_links_for_any_role() {
                 continue;
             }
             let r = app.get(&c, &path).await;
+            // Opening an inbox item marks it read and redirects to what it is about.
+            if path.starts_with("/inbox/") && r.status() == 303 {
+                queue.push(crate::harness::location(&r));
+                continue;
+            }
             assert_eq!(r.status(), 200, "{login}: {path} is a dead link");
             let html = if r
                 .headers()

@@ -122,20 +122,20 @@ async fn lesson_plan_counts_online_periods_against_the_target() {
     .await;
     assert_eq!(r.status(), 400);
     assert!(r.text().await.unwrap().contains("Số tiết"));
-    // Toán 6 has 140 periods a year: 14 online periods are 10,0 %.
+    // Toán 6 has 140 periods a year: the demo's 1 online period and these 14 make 10,7 %.
     let page = app
         .get(&gv, &format!("/courses/{}", st.course))
         .await
         .text()
         .await
         .unwrap();
-    assert!(page.contains("data-share>10,0 %"), "{page}");
+    assert!(page.contains("data-share>10,7 %"), "{page}");
     let ht = app.login("ht.thcs").await;
     let share = app
         .get(&ht, &format!("/schools/{}/online-share", st.school))
         .await;
     assert_eq!(share.status(), 200);
-    assert!(share.text().await.unwrap().contains("10,0 %"));
+    assert!(share.text().await.unwrap().contains("10,7 %"));
     let x = app
         .get(
             &ht,
