@@ -490,7 +490,7 @@ async fn book(
         term_of(term).label()
     );
     Ok(BookPage {
-        ctx: Ctx::new(s, title).with_notice(notice).with_help("hoc-tap"),
+        ctx: Ctx::new(s, title).with_notice(notice).with_help("so-diem"),
         scheme_label: scheme_label(scheme),
         scored: scheme == Scheme::Scored,
         comment: scheme == Scheme::Comment,

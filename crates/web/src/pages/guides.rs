@@ -44,6 +44,16 @@ pub const GUIDES: &[(&str, &str, &str)] = &[
         include_str!("../../../../docs/thu-vien-hoc-lieu.md"),
     ),
     (
+        "ngan-hang-cau-hoi",
+        "Ngân hàng câu hỏi: nhập từ Word, duyệt, xuất",
+        include_str!("../../../../docs/ngan-hang-cau-hoi.md"),
+    ),
+    (
+        "so-diem",
+        "Sổ điểm điện tử (Thông tư 22, 27)",
+        include_str!("../../../../docs/so-diem.md"),
+    ),
+    (
         "nhap-danh-sach-hoc-sinh",
         "Nhập danh sách học sinh từ Excel",
         include_str!("../../../../docs/nhap-danh-sach-hoc-sinh.md"),
