@@ -127,6 +127,14 @@ const IMAGES: &[(&str, &[u8])] = &[
         include_bytes!("../../../../docs/img/nam-hoc.png"),
     ),
     (
+        "so-diem.png",
+        include_bytes!("../../../../docs/img/so-diem.png"),
+    ),
+    (
+        "video-hoc-sinh.png",
+        include_bytes!("../../../../docs/img/video-hoc-sinh.png"),
+    ),
+    (
         "bai-hoc.png",
         include_bytes!("../../../../docs/img/bai-hoc.png"),
     ),
