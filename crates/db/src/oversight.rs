@@ -28,6 +28,16 @@ pub struct Coverage {
     pub announcements_30: i64,
     /// Parent–teacher messages in the last 30 days.
     pub messages_30: i64,
+    /// Learning materials in the school library (digitised).
+    pub materials: i64,
+    /// Of which approved by the principal (Circular 09 Art. 10).
+    pub materials_approved: i64,
+    /// Homework and self-study tasks given.
+    pub tasks: i64,
+    /// Periods planned in lessons this school year.
+    pub periods_planned: i64,
+    /// Of which taught online, replacing face-to-face teaching.
+    pub periods_online: i64,
 }
 
 impl Db {
@@ -58,7 +68,14 @@ impl Db {
              (SELECT COUNT(DISTINCT g.user_id) FROM guardianships g WHERE g.school_id = $1) AS parents, \
              (SELECT COUNT(DISTINCT g.user_id) FROM guardianships g JOIN users u ON u.id = g.user_id WHERE g.school_id = $1 AND u.password_hash IS NOT NULL) AS parents_connected, \
              (SELECT COUNT(*) FROM announcements a WHERE a.school_id = $1 AND a.created_at > $3) AS announcements, \
-             (SELECT COUNT(*) FROM messages m WHERE m.school_id = $1 AND m.created_at > $3) AS messages",
+             (SELECT COUNT(*) FROM messages m WHERE m.school_id = $1 AND m.created_at > $3) AS messages, \
+             (SELECT COUNT(*) FROM materials mt WHERE mt.school_id = $1) AS materials, \
+             (SELECT COUNT(*) FROM materials mt WHERE mt.school_id = $1 AND mt.approved_version IS NOT NULL) AS materials_approved, \
+             (SELECT COUNT(*) FROM tasks t WHERE t.school_id = $1) AS tasks, \
+             (SELECT CAST(COALESCE(SUM(l.periods), 0) AS BIGINT) FROM lessons l JOIN courses co ON co.id = l.course_id \
+                JOIN school_years y ON y.id = co.year_id AND y.is_current = 1 WHERE l.school_id = $1) AS periods_planned, \
+             (SELECT CAST(COALESCE(SUM(l.periods), 0) AS BIGINT) FROM lessons l JOIN courses co ON co.id = l.course_id \
+                JOIN school_years y ON y.id = co.year_id AND y.is_current = 1 WHERE l.school_id = $1 AND l.form = 'online_replace') AS periods_online",
         )
         .bind(school_id.to_string())
         .bind(d7)
@@ -77,6 +94,11 @@ impl Db {
             parents_connected: get_i64(&row, "parents_connected")?,
             announcements_30: get_i64(&row, "announcements")?,
             messages_30: get_i64(&row, "messages")?,
+            materials: get_i64(&row, "materials")?,
+            materials_approved: get_i64(&row, "materials_approved")?,
+            tasks: get_i64(&row, "tasks")?,
+            periods_planned: get_i64(&row, "periods_planned")?,
+            periods_online: get_i64(&row, "periods_online")?,
         })
     }
 }

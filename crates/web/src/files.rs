@@ -103,6 +103,13 @@ pub async fn serve(
             HeaderValue::from_static("private, max-age=86400"),
         );
         h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+        // Our own pages show a stored PDF in an <object>; nobody else may frame it. (Stored
+        // files are only the kinds checked by their bytes, served with nosniff.)
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("frame-ancestors 'self'"),
+        );
+        h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("SAMEORIGIN"));
         r
     };
     if headers

@@ -145,3 +145,7 @@ school-posts-all = The whole school (students and staff)
 school-posts-none = No announcements yet.
 nav-school-posts = School announcements
 course-gradebook = Gradebook
+coverage-learning = Learning:
+coverage-materials = materials approved
+coverage-tasks = homework tasks
+coverage-online-periods = periods online

@@ -145,3 +145,7 @@ school-posts-all = Toàn trường (học sinh và cán bộ)
 school-posts-none = Chưa có thông báo.
 nav-school-posts = Thông báo của trường
 course-gradebook = Sổ điểm
+coverage-learning = Học tập:
+coverage-materials = học liệu đã duyệt
+coverage-tasks = bài tập
+coverage-online-periods = tiết trực tuyến

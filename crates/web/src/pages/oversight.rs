@@ -135,6 +135,11 @@ async fn export(
         "Phụ huynh đã kết nối",
         "Thông báo 30 ngày",
         "Tin nhắn 30 ngày",
+        "Học liệu",
+        "Học liệu đã phê duyệt",
+        "Bài tập đã giao",
+        "Tiết trong kế hoạch",
+        "Tiết trực tuyến thay thế",
     ];
     let rows: Vec<Vec<Cell>> = lines
         .iter()
@@ -155,6 +160,11 @@ async fn export(
                 l.c.parents_connected.into(),
                 l.c.announcements_30.into(),
                 l.c.messages_30.into(),
+                l.c.materials.into(),
+                l.c.materials_approved.into(),
+                l.c.tasks.into(),
+                l.c.periods_planned.into(),
+                l.c.periods_online.into(),
             ]
         })
         .collect();
