@@ -149,3 +149,4 @@ coverage-learning = Learning:
 coverage-materials = materials approved
 coverage-tasks = homework tasks
 coverage-online-periods = periods online
+student-grades = Grades of term

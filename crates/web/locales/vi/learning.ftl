@@ -149,3 +149,4 @@ coverage-learning = Học tập:
 coverage-materials = học liệu đã duyệt
 coverage-tasks = bài tập
 coverage-online-periods = tiết trực tuyến
+student-grades = Điểm học kỳ

@@ -257,6 +257,72 @@ fn term_result(
     }
 }
 
+/// One subject of a student's report: the cells of a term as text and the term result.
+pub struct SubjectGrades {
+    /// The course.
+    pub course_id: Id,
+    /// Subject.
+    pub subject: String,
+    /// The cells, e.g. `ĐĐGtx: 8; 7 · ĐĐGgk: 6 · ĐĐGck: 7`.
+    pub cells: String,
+    /// The term average or rating, or why it is not there yet.
+    pub result: Result<String, String>,
+}
+
+/// A student's grades of a term in every course of their class (for the student's and the
+/// parents' pages). Courses without any cell are left out.
+pub async fn student_grades(
+    state: &AppState,
+    student_id: Id,
+    term: i64,
+) -> WebResult<Vec<SubjectGrades>> {
+    let mut out = Vec::new();
+    for course in state.db.student_courses(student_id).await? {
+        let entries: Vec<GradeEntry> = state
+            .db
+            .grade_entries(&course, term)
+            .await?
+            .into_iter()
+            .filter(|e| e.student_id == student_id)
+            .collect();
+        if entries.is_empty() {
+            continue;
+        }
+        let scheme = scheme_of(&course);
+        let cells = cell_map(&entries);
+        let mut kinds: Vec<(String, Vec<(i64, String)>)> = Vec::new();
+        for e in &entries {
+            match kinds.iter_mut().find(|(k, _)| *k == e.kind) {
+                Some((_, v)) => v.push((e.slot, e.value.clone())),
+                None => kinds.push((e.kind.clone(), vec![(e.slot, e.value.clone())])),
+            }
+        }
+        let order = |k: &str| match k {
+            KIND_TX => 0,
+            KIND_GK | KIND_MGK | KIND_KTGK => 1,
+            _ => 2,
+        };
+        kinds.sort_by_key(|(k, _)| order(k));
+        let text = kinds
+            .into_iter()
+            .map(|(k, mut v)| {
+                v.sort();
+                let label = db::gradebook::cell_label(&k, 0);
+                let values: Vec<String> = v.into_iter().map(|(_, x)| x).collect();
+                format!("{}: {}", label.trim_end_matches('0'), values.join("; "))
+            })
+            .collect::<Vec<_>>()
+            .join(" · ");
+        out.push(SubjectGrades {
+            course_id: course.id,
+            subject: course.subject_name.clone(),
+            cells: text,
+            result: term_result(&course, scheme, &cells, student_id),
+        });
+    }
+    Ok(out)
+}
+
 /// The year result in term II (ĐTBmcn, or the term II rating of a comment subject).
 fn year_result(
     scheme: Scheme,

@@ -116,6 +116,10 @@ struct DetailPage {
     can_comment: bool,
     /// The student's homework (for the student and their parents).
     tasks: Vec<db::learning::StudentTask>,
+    /// The student's grades of the current term (for the student and their parents).
+    grades: Vec<super::gradebook::SubjectGrades>,
+    /// That term (1 or 2).
+    term: u8,
 }
 
 impl DetailPage {
@@ -197,7 +201,21 @@ async fn detail(
     } else {
         vec![]
     };
+    let term = match state.db.current_year(id).await? {
+        Some(y) => y
+            .dates
+            .term_of(time::OffsetDateTime::now_utc().date())
+            .unwrap_or(1),
+        None => 1,
+    };
+    let grades = if is_parent || own {
+        super::gradebook::student_grades(&state, student_id, i64::from(term)).await?
+    } else {
+        vec![]
+    };
     render(&DetailPage {
+        grades,
+        term,
         tasks,
         comments: state.db.comments(id, student_id).await?,
         can_comment,

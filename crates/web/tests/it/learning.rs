@@ -503,3 +503,37 @@ async fn questions_can_be_private_and_are_answered_by_the_teacher() {
         403
     );
 }
+
+#[tokio::test]
+async fn parents_see_their_childs_homework_and_grades() {
+    let app = TestApp::spawn().await;
+    let st = toan_6a1(&app).await;
+    let hs = app.db.user_by_username("hs.demo").await.unwrap();
+    let child = app.db.student_by_user(hs.id).await.unwrap().unwrap();
+    let gv = app.login("gv.toan").await;
+    let cell = |k: &str, n: u8| format!("c-{}-{k}-{n}", child.id);
+    let r = form(
+        &gv,
+        &app,
+        &format!("/courses/{}/gradebook", st.course),
+        &[
+            ("term", "1"),
+            (&cell("TX", 1), "8"),
+            (&cell("TX", 2), "7,5"),
+            (&cell("GK", 1), "6"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), 303);
+    let parent = app.login("0912000001").await;
+    let page = app
+        .get(&parent, &format!("/schools/{}/students/{}", st.school, child.id))
+        .await
+        .text()
+        .await
+        .unwrap();
+    // The demo's open homework, and the grades so far with what is still missing.
+    assert!(page.contains("data-homework") && page.contains("số La Mã"), "{page}");
+    assert!(page.contains("data-grades") && page.contains("8,0; 7,5"), "{page}");
+    assert!(page.contains("thiếu") || page.contains("cần"), "the average waits for missing scores");
+}
