@@ -150,3 +150,4 @@ coverage-materials = materials approved
 coverage-tasks = homework tasks
 coverage-online-periods = periods online
 student-grades = Grades of term
+coverage-online-target = The province's target share of periods taught online (%)

@@ -150,3 +150,4 @@ coverage-materials = học liệu đã duyệt
 coverage-tasks = bài tập
 coverage-online-periods = tiết trực tuyến
 student-grades = Điểm học kỳ
+coverage-online-target = Chỉ tiêu tỉ lệ tiết dạy trực tuyến của tỉnh (%)

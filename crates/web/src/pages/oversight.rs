@@ -23,6 +23,47 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/units/{id}/coverage", get(page))
         .route("/units/{id}/coverage.xlsx", get(export))
+        .route("/units/{id}/online-target", axum::routing::post(set_target))
+}
+
+#[derive(serde::Deserialize)]
+struct TargetForm {
+    percent: String,
+}
+
+/// A province sets the share of periods its schools teach online (Circular 09: a target the
+/// province decides, e.g. 10 %).
+async fn set_target(
+    State(state): State<AppState>,
+    s: Session,
+    Path(id): Path<Id>,
+    crate::error::Form(f): crate::error::Form<TargetForm>,
+) -> WebResult<axum::response::Redirect> {
+    let unit = match state.db.unit(id).await {
+        Ok(u) => u,
+        Err(db::DbError::NotFound) => return Err(WebError::Forbidden),
+        Err(e) => return Err(e.into()),
+    };
+    s.require(Action::ManageUnit, Target::Unit(&unit.path))?;
+    if unit.kind != domain::tree::UnitKind::Province {
+        return Err(WebError::BadRequest(
+            "Chỉ tiêu tỉ lệ dạy học trực tuyến do Sở GD&ĐT đặt.".into(),
+        ));
+    }
+    let raw = f.percent.trim().replace(',', ".");
+    let permille = raw
+        .parse::<f64>()
+        .ok()
+        .filter(|p| p.is_finite() && (0.0..=100.0).contains(p))
+        .map(|p| (p * 10.0).round() as i64)
+        .ok_or_else(|| {
+            WebError::BadRequest(format!(
+                "Chỉ tiêu \"{}\" không hợp lệ: nhập phần trăm từ 0 đến 100 (ví dụ 10 hoặc 12,5).",
+                f.percent.trim()
+            ))
+        })?;
+    state.db.set_online_target(unit.id, permille, s.user.id).await?;
+    Ok(axum::response::Redirect::to(&format!("/units/{id}/coverage")))
 }
 
 /// One line of the dashboard.
@@ -92,6 +133,8 @@ struct Page {
     red: usize,
     amber: usize,
     green: usize,
+    /// The province's online-share target, for a province officer to change.
+    target: Option<String>,
 }
 
 async fn page(
@@ -101,7 +144,16 @@ async fn page(
 ) -> WebResult<Html<String>> {
     let (unit, lines) = lines(&state, &s, id).await?;
     let count = |r: Rag| lines.iter().filter(|l| l.rag == r).count();
+    let target = if unit.kind == domain::tree::UnitKind::Province
+        && s.actor.can(Action::ManageUnit, Target::Unit(&unit.path))
+    {
+        let p = state.db.online_target(&unit.path).await?;
+        Some(format!("{},{}", p / 10, p % 10))
+    } else {
+        None
+    };
     render(&Page {
+        target,
         ctx: Ctx::new(&s, s.lang.t("coverage-title")).with_help("do-phu-nen-tang"),
         deployed: lines.iter().filter(|l| l.c.deployed).count(),
         red: count(Rag::Red),

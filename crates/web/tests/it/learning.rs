@@ -537,3 +537,24 @@ async fn parents_see_their_childs_homework_and_grades() {
     assert!(page.contains("data-grades") && page.contains("8,0; 7,5"), "{page}");
     assert!(page.contains("thiếu") || page.contains("cần"), "the average waits for missing scores");
 }
+
+#[tokio::test]
+async fn the_province_sets_the_online_target() {
+    let app = TestApp::spawn().await;
+    let st = toan_6a1(&app).await;
+    let school = app.db.school_by_code("37THCSGV").await.unwrap();
+    let province = school.unit_path.trim_matches('/').split('/').nth(1).unwrap().to_owned();
+    let so = app.login("so.chuyenvien").await;
+    let page = app.get(&so, &format!("/units/{province}/coverage")).await.text().await.unwrap();
+    assert!(page.contains("data-online-target"));
+    let r = form(&so, &app, &format!("/units/{province}/online-target"), &[("percent", "150")]).await;
+    assert_eq!(r.status(), 400);
+    let r = form(&so, &app, &format!("/units/{province}/online-target"), &[("percent", "12,5")]).await;
+    assert_eq!(r.status(), 303);
+    let xa = app.login("xa.canbo").await;
+    let r = form(&xa, &app, &format!("/units/{province}/online-target"), &[("percent", "1")]).await;
+    assert_eq!(r.status(), 403, "a commune does not set the province's target");
+    let gv = app.login("gv.toan").await;
+    let page = app.get(&gv, &format!("/courses/{}", st.course)).await.text().await.unwrap();
+    assert!(page.contains("12,5 %"), "the course shows the new target");
+}
