@@ -282,3 +282,129 @@ fn configuration_errors_name_the_value_and_its_source() {
     assert!(!o.status.success());
     assert!(text(&o).contains("sqlite://"), "{}", text(&o));
 }
+
+fn bank_docx(questions: Vec<exam::model::Question>) -> Vec<u8> {
+    exam::docx::export_docx(&exam::model::Exam {
+        title: "Kiểm tra".into(),
+        sections: vec![exam::model::Section {
+            title: "PHẦN I. Câu trắc nghiệm nhiều phương án lựa chọn".into(),
+            questions,
+        }],
+        ..exam::model::Exam::default()
+    })
+}
+
+fn choice(stem: &str, key: Option<usize>) -> exam::model::Question {
+    exam::model::Question::new(
+        stem,
+        exam::model::QuestionKind::SingleChoice {
+            options: ["3", "4", "5", "6"]
+                .iter()
+                .map(|o| exam::model::Content::from(*o))
+                .collect(),
+            key,
+        },
+    )
+}
+
+#[test]
+fn questions_are_imported_into_a_bank_or_refused_with_every_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let o = lophoc(&data, &["demo"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let import = |bank: &str, file: &Path, extra: &[&str]| {
+        let mut args = vec![
+            "import",
+            "questions",
+            "--bank",
+            bank,
+            "--school",
+            "37THCSGV",
+        ];
+        args.extend_from_slice(extra);
+        args.push(file.to_str().unwrap());
+        lophoc(&data, &args)
+    };
+
+    // The template: counts per kind; a second run skips what is already there.
+    let template = dir.path().join("mau.docx");
+    std::fs::write(&template, exam::docx::template_docx()).unwrap();
+    let o = import("Toán 9 CLI", &template, &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains(
+            "Đã nhập 7 câu: 3 trắc nghiệm một lựa chọn, 2 đúng/sai, 1 trả lời ngắn, 1 tự luận"
+        ),
+        "{}",
+        text(&o)
+    );
+    let o = import("toan 9 cli", &template, &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("Đã nhập 0 câu") && text(&o).contains("bỏ qua 7 câu"),
+        "{}",
+        text(&o)
+    );
+
+    // A question without a key: exit code 2, the question named, nothing saved.
+    let bad = dir.path().join("thieu.docx");
+    std::fs::write(
+        &bad,
+        bank_docx(vec![
+            choice("Số cạnh của tam giác là", Some(0)),
+            choice("Số cạnh của hình vuông là", None),
+        ]),
+    )
+    .unwrap();
+    let o = import("Hình học CLI", &bad, &["--owner", "gv.toan"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("Câu 2: không có đáp án đúng"),
+        "{}",
+        text(&o)
+    );
+    let good = dir.path().join("du.docx");
+    std::fs::write(
+        &good,
+        bank_docx(vec![choice("Số cạnh của tam giác là", Some(0))]),
+    )
+    .unwrap();
+    let o = import("Hình học CLI", &good, &["--owner", "gv.toan"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("Đã nhập 1 câu: 1 trắc nghiệm một lựa chọn")
+            && !text(&o).contains("bỏ qua"),
+        "{}",
+        text(&o)
+    );
+
+    // Not a Word file, an unknown school, an unknown owner.
+    let junk = dir.path().join("junk.docx");
+    std::fs::write(&junk, b"hello").unwrap();
+    let o = import("Toán 9 CLI", &junk, &[]);
+    assert!(
+        !o.status.success() && text(&o).contains("không phải tệp Word"),
+        "{}",
+        text(&o)
+    );
+    let o = lophoc(
+        &data,
+        &[
+            "import",
+            "questions",
+            "--bank",
+            "X",
+            "--school",
+            "KHONGCO",
+            template.to_str().unwrap(),
+        ],
+    );
+    assert!(!o.status.success() && text(&o).contains("KHONGCO"));
+    let o = import("Mới", &template, &["--owner", "khong.co"]);
+    assert!(
+        !o.status.success() && text(&o).contains("khong.co"),
+        "{}",
+        text(&o)
+    );
+}

@@ -32,9 +32,96 @@ pub fn has_math(html: &str) -> bool {
     html.contains("class=\"math")
 }
 
+/// The players a link material may be embedded from; the page that embeds one allows
+/// exactly these in its `frame-src`.
+pub const EMBED_ORIGINS: &str =
+    "https://www.youtube-nocookie.com https://player.vimeo.com https://docs.google.com https://drive.google.com";
+
+/// The embeddable player of a link to YouTube, Vimeo, Google Slides/Docs or a Drive file, or
+/// none for any other link (which stays a plain link). Ids are checked, so nothing but the
+/// player's own address reaches the page.
+pub fn embed_url(url: &str) -> Option<String> {
+    let id_ok = |s: &str| !s.is_empty() && s.len() <= 100 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))?;
+    let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let host = host.trim_start_matches("www.").trim_start_matches("m.");
+    let path_only = path.split(['?', '#']).next().unwrap_or("");
+    let query = path.split_once('?').map(|(_, q)| q).unwrap_or("");
+    let seg: Vec<&str> = path_only.split('/').filter(|s| !s.is_empty()).collect();
+    match host {
+        "youtube.com" => {
+            let id = match seg.first() {
+                Some(&"watch") => query
+                    .split('&')
+                    .find_map(|kv| kv.strip_prefix("v="))
+                    .unwrap_or(""),
+                Some(&"shorts") | Some(&"embed") | Some(&"live") => seg.get(1).copied().unwrap_or(""),
+                _ => "",
+            };
+            id_ok(id).then(|| format!("https://www.youtube-nocookie.com/embed/{id}"))
+        }
+        "youtu.be" => {
+            let id = seg.first().copied().unwrap_or("");
+            id_ok(id).then(|| format!("https://www.youtube-nocookie.com/embed/{id}"))
+        }
+        "vimeo.com" => {
+            let id = seg.first().copied().unwrap_or("");
+            (id_ok(id) && id.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| format!("https://player.vimeo.com/video/{id}"))
+        }
+        "docs.google.com" => match seg.as_slice() {
+            [kind @ ("presentation" | "document" | "spreadsheets"), "d", id, ..] if id_ok(id) => {
+                let end = if *kind == "presentation" { "embed" } else { "preview" };
+                Some(format!("https://docs.google.com/{kind}/d/{id}/{end}"))
+            }
+            _ => None,
+        },
+        "drive.google.com" => match seg.as_slice() {
+            ["file", "d", id, ..] if id_ok(id) => {
+                Some(format!("https://drive.google.com/file/d/{id}/preview"))
+            }
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// The page policy of a page that embeds a player: the usual one plus those players.
+pub fn csp_with_embeds() -> String {
+    format!(
+        "default-src 'self'; img-src 'self' data:; media-src 'self' blob:; style-src 'self'; script-src 'self'; frame-src {EMBED_ORIGINS}; frame-ancestors 'none'"
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn known_players_are_embedded_and_others_stay_links() {
+        assert_eq!(
+            embed_url("https://www.youtube.com/watch?v=dQw4w9WgXcQ&t=10").as_deref(),
+            Some("https://www.youtube-nocookie.com/embed/dQw4w9WgXcQ")
+        );
+        assert_eq!(
+            embed_url("https://youtu.be/dQw4w9WgXcQ").as_deref(),
+            Some("https://www.youtube-nocookie.com/embed/dQw4w9WgXcQ")
+        );
+        assert_eq!(
+            embed_url("https://vimeo.com/123456").as_deref(),
+            Some("https://player.vimeo.com/video/123456")
+        );
+        assert_eq!(
+            embed_url("https://docs.google.com/presentation/d/abc_DEF-1/edit#slide=1").as_deref(),
+            Some("https://docs.google.com/presentation/d/abc_DEF-1/embed")
+        );
+        assert!(embed_url("https://example.com/video").is_none());
+        assert!(embed_url("https://www.youtube.com/watch?v=x\"onload=1").is_none());
+        assert!(embed_url("javascript:alert(1)").is_none());
+        assert!(embed_url("https://evil.com/youtube.com/watch?v=abc").is_none());
+    }
 
     #[test]
     fn scripts_and_handlers_are_removed() {

@@ -117,6 +117,11 @@ impl Ctx {
                     key: "library",
                 });
                 links.push(NavLink {
+                    href: format!("/schools/{sid}/banks"),
+                    label: t("nav-banks"),
+                    key: "banks",
+                });
+                links.push(NavLink {
                     href: format!("/schools/{sid}/posts"),
                     label: t("nav-school-posts"),
                     key: "school-posts",

@@ -151,3 +151,5 @@ coverage-tasks = homework tasks
 coverage-online-periods = periods online
 student-grades = Grades of term
 coverage-online-target = The province's target share of periods taught online (%)
+material-embed = Embedded player
+nav-banks = Question banks

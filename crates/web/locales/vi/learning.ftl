@@ -151,3 +151,5 @@ coverage-tasks = bài tập
 coverage-online-periods = tiết trực tuyến
 student-grades = Điểm học kỳ
 coverage-online-target = Chỉ tiêu tỉ lệ tiết dạy trực tuyến của tỉnh (%)
+material-embed = Trình phát nhúng
+nav-banks = Ngân hàng câu hỏi

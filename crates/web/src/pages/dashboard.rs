@@ -66,6 +66,7 @@ struct DashboardPage {
     my_subjects: Vec<Assignment>,
     children: Vec<ChildCard>,
     tasks: Vec<db::learning::StudentTask>,
+    pending: Vec<db::learning::PendingQuestion>,
 }
 
 /// Query of the home page.
@@ -115,6 +116,7 @@ async fn home(
         my_subjects: vec![],
         children: vec![],
         tasks: vec![],
+        pending: vec![],
     };
     let lang = s.lang;
     match role {
@@ -183,6 +185,7 @@ async fn home(
             }
         }
         Role::GroupHead | Role::Teacher => {
+            page.pending = state.db.unanswered_for(s.user.id).await?;
             for sid in s.actor.school_ids() {
                 let school = state.db.school(sid).await?;
                 let Some(year) = state.db.current_year(sid).await? else {

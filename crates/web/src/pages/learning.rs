@@ -763,13 +763,14 @@ struct MaterialViewPage {
     position_s: i64,
     learner: bool,
     video_note: Option<String>,
+    embed: Option<String>,
 }
 
 async fn material_page(
     State(state): State<AppState>,
     s: Session,
     Path((id, material)): Path<(Id, Id)>,
-) -> WebResult<Html<String>> {
+) -> WebResult<Response> {
     let (course, _, access) = course_for(&state, &s, id).await?;
     let (m, v) = course_material(&state, &course, &access, material).await?;
     let mut position_s = 0;
@@ -787,7 +788,10 @@ async fn material_page(
     let hls = (m.kind == MaterialKind::Video && m.video_status.as_deref() == Some("ready"))
         .then(|| crate::pages::video::hls_url(&course, &m));
     let video_note = crate::pages::video::status_note(&m, s.lang);
-    render(&MaterialViewPage {
+    let embed = v.url.as_deref().and_then(crate::rich::embed_url);
+    let with_embed = embed.is_some();
+    let page = render(&MaterialViewPage {
+        embed,
         ctx: Ctx::new(&s, v.title.clone()).with_help("hoc-tap"),
         math: crate::rich::has_math(&html),
         course,
@@ -798,7 +802,18 @@ async fn material_page(
         hls,
         position_s,
         video_note,
-    })
+    })?;
+    Ok(with_embed_policy(page, with_embed))
+}
+
+/// A page, with the policy that lets it frame the known players when it embeds one.
+pub(crate) fn with_embed_policy(page: Html<String>, embed: bool) -> Response {
+    let mut r = page.into_response();
+    if embed && let Ok(v) = axum::http::HeaderValue::from_str(&crate::rich::csp_with_embeds()) {
+        r.headers_mut()
+            .insert(axum::http::header::CONTENT_SECURITY_POLICY, v);
+    }
+    r
 }
 
 async fn material_file(

@@ -289,6 +289,7 @@ struct MaterialPage {
     can_edit: bool,
     video_note: Option<String>,
     hls_preview: String,
+    embed: Option<String>,
 }
 
 impl MaterialPage {
@@ -323,7 +324,7 @@ async fn material_page(
     s: Session,
     Path((id, mid)): Path<(Id, Id)>,
     Query(ok): Query<OkQuery>,
-) -> WebResult<Html<String>> {
+) -> WebResult<Response> {
     let school = school_for(&state, &s, id, Action::AuthorMaterials).await?;
     let m = material_for(&state, &s, &school, mid).await?;
     let staff_view = m.owner_id == s.user.id || sees_all(&s, &school);
@@ -355,7 +356,10 @@ async fn material_page(
         vec![]
     };
     let video_note = super::video::status_note(&m, s.lang);
-    render(&MaterialPage {
+    let embed = shown.url.as_deref().and_then(crate::rich::embed_url);
+    let with_embed = embed.is_some();
+    let page = render(&MaterialPage {
+        embed,
         hls_preview: super::video::library_hls_url(&m),
         ctx: Ctx::new(&s, shown.title.clone())
             .with_help("thu-vien-hoc-lieu")
@@ -374,7 +378,8 @@ async fn material_page(
         versions,
         steps,
         video_note,
-    })
+    })?;
+    Ok(super::learning::with_embed_policy(page, with_embed))
 }
 
 async fn update(

@@ -558,3 +558,41 @@ async fn the_province_sets_the_online_target() {
     let page = app.get(&gv, &format!("/courses/{}", st.course)).await.text().await.unwrap();
     assert!(page.contains("12,5 %"), "the course shows the new target");
 }
+
+#[tokio::test]
+async fn links_to_known_players_are_embedded_with_a_matching_policy() {
+    let app = TestApp::spawn().await;
+    let st = toan_6a1(&app).await;
+    let gv = app.login("gv.toan").await;
+    let make = |url: &'static str| {
+        reqwest::multipart::Form::new()
+            .text("kind", "link")
+            .text("title", "Bài giảng trên YouTube")
+            .text("url", url)
+    };
+    let r = gv
+        .post(app.url(&format!("/schools/{}/library", st.school)))
+        .multipart(make("https://www.youtube.com/watch?v=dQw4w9WgXcQ"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let page = app.get(&gv, &location(&r)).await;
+    let csp = page.headers()["content-security-policy"].to_str().unwrap().to_owned();
+    assert!(csp.contains("frame-src https://www.youtube-nocookie.com"), "{csp}");
+    let html = page.text().await.unwrap();
+    assert!(html.contains("src=\"https://www.youtube-nocookie.com/embed/dQw4w9WgXcQ\""));
+    // Not a web address: refused with the field named.
+    let r = gv
+        .post(app.url(&format!("/schools/{}/library", st.school)))
+        .multipart(make("javascript:alert(1)"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("Liên kết"));
+    // Other pages keep the strict policy without frames.
+    let plain = app.get(&gv, &format!("/courses/{}", st.course)).await;
+    let csp = plain.headers()["content-security-policy"].to_str().unwrap();
+    assert!(!csp.contains("frame-src"), "{csp}");
+}
