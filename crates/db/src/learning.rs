@@ -2023,17 +2023,7 @@ impl Db {
         .bind(owner_id.to_string())
         .fetch_all(self.pool())
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(LearningFile {
-                    id: get_id(r, "id")?,
-                    storage_key: get_str(r, "storage_key")?,
-                    file_name: get_str(r, "file_name")?,
-                    content_type: get_str(r, "content_type")?,
-                    size: get_i64(r, "size")?,
-                })
-            })
-            .collect()
+        rows.iter().map(file_row).collect()
     }
 
     /// One attached file with what it belongs to: (owner kind, owner id, file).
@@ -2054,13 +2044,7 @@ impl Db {
         Ok((
             get_str(&r, "owner_kind")?,
             get_id(&r, "owner_id")?,
-            LearningFile {
-                id: get_id(&r, "id")?,
-                storage_key: get_str(&r, "storage_key")?,
-                file_name: get_str(&r, "file_name")?,
-                content_type: get_str(&r, "content_type")?,
-                size: get_i64(&r, "size")?,
-            },
+            file_row(&r)?,
         ))
     }
 
@@ -2478,17 +2462,7 @@ impl Db {
         .bind(class.map(|c| c.to_string()).unwrap_or_default())
         .fetch_all(self.pool())
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(Post {
-                    id: get_id(r, "id")?,
-                    author_name: get_str(r, "full_name")?,
-                    title: get_str(r, "title")?,
-                    body: get_str(r, "body")?,
-                    created_at: get_i64(r, "created_at")?,
-                })
-            })
-            .collect()
+        rows.iter().map(post_row).collect()
     }
 
     /// A course's posts, newest first.
@@ -2501,17 +2475,7 @@ impl Db {
         .bind(course.id.to_string())
         .fetch_all(self.pool())
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(Post {
-                    id: get_id(r, "id")?,
-                    author_name: get_str(r, "full_name")?,
-                    title: get_str(r, "title")?,
-                    body: get_str(r, "body")?,
-                    created_at: get_i64(r, "created_at")?,
-                })
-            })
-            .collect()
+        rows.iter().map(post_row).collect()
     }
 
     // ----- progress -----
@@ -2645,6 +2609,26 @@ impl Db {
             })
             .collect())
     }
+}
+
+fn file_row(r: &AnyRow) -> DbResult<LearningFile> {
+    Ok(LearningFile {
+        id: get_id(r, "id")?,
+        storage_key: get_str(r, "storage_key")?,
+        file_name: get_str(r, "file_name")?,
+        content_type: get_str(r, "content_type")?,
+        size: get_i64(r, "size")?,
+    })
+}
+
+fn post_row(r: &AnyRow) -> DbResult<Post> {
+    Ok(Post {
+        id: get_id(r, "id")?,
+        author_name: get_str(r, "full_name")?,
+        title: get_str(r, "title")?,
+        body: get_str(r, "body")?,
+        created_at: get_i64(r, "created_at")?,
+    })
 }
 
 fn shorten(s: &str, n: usize) -> String {
