@@ -10,8 +10,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/lophoc-target}
 command -v wrk >/dev/null || apt-get install -y -qq wrk >/dev/null
 command -v ffmpeg >/dev/null || apt-get install -y -qq --no-install-recommends ffmpeg >/dev/null || true
-cargo build --release --bin lophoc -q
-BIN=$CARGO_TARGET_DIR/release/lophoc
+# LOPHOC_BIN=path skips the build (a binary built a moment ago).
+if [ -z "${LOPHOC_BIN:-}" ]; then cargo build --release --bin lophoc -q; fi
+BIN=${LOPHOC_BIN:-$CARGO_TARGET_DIR/release/lophoc}
 DATA=$(mktemp -d)
 PORT=${PORT:-18081}
 URL=http://127.0.0.1:$PORT

@@ -1760,28 +1760,29 @@ impl Db {
 
     /// A course's tasks, latest due first, with counts; `student` adds their own state.
     pub async fn tasks(&self, course: &Course, student: Option<Id>) -> DbResult<Vec<TaskSummary>> {
+        // One query: the class's counts and, for a student, their own submission beside each.
         let rows = sqlx::query(
             "SELECT t.*, \
-             (SELECT COUNT(*) FROM submissions s WHERE s.task_id = t.id) AS n_submitted, \
-             (SELECT COUNT(*) FROM submissions s WHERE s.task_id = t.id AND s.score IS NOT NULL) AS n_graded, \
-             (SELECT COUNT(*) FROM submissions s WHERE s.task_id = t.id AND s.late = 1) AS n_late \
-             FROM tasks t WHERE t.school_id = $1 AND t.course_id = $2 ORDER BY t.created_at DESC",
+             (SELECT COUNT(*) FROM submissions s WHERE s.school_id = t.school_id AND s.task_id = t.id) AS n_submitted, \
+             (SELECT COUNT(*) FROM submissions s WHERE s.school_id = t.school_id AND s.task_id = t.id AND s.score IS NOT NULL) AS n_graded, \
+             (SELECT COUNT(*) FROM submissions s WHERE s.school_id = t.school_id AND s.task_id = t.id AND s.late = 1) AS n_late, \
+             m.id AS m_id, m.late AS m_late, m.score AS m_score \
+             FROM tasks t LEFT JOIN submissions m ON m.school_id = t.school_id AND m.task_id = t.id AND m.student_id = $3 \
+             WHERE t.school_id = $1 AND t.course_id = $2 ORDER BY t.created_at DESC",
         )
         .bind(course.school_id.to_string())
         .bind(course.id.to_string())
+        .bind(student.map(|s| s.to_string()).unwrap_or_default())
         .fetch_all(self.pool())
         .await?;
         let mut out = Vec::new();
         for r in &rows {
             let task = task_row(r)?;
-            let mine = match student {
-                Some(sid) => self
-                    .submission(course.school_id, task.id, sid)
-                    .await?
-                    .map(|s| SubmissionState {
-                        late: s.late,
-                        score: s.score,
-                    }),
+            let mine = match get_opt_str(r, "m_id")? {
+                Some(_) => Some(SubmissionState {
+                    late: opt_i64(r, "m_late")?.unwrap_or(0) != 0,
+                    score: opt_i64(r, "m_score")?,
+                }),
                 None => None,
             };
             out.push(TaskSummary {
@@ -1793,6 +1794,17 @@ impl Db {
             });
         }
         Ok(out)
+    }
+
+    /// Questions of a course still waiting for an answer (hidden ones aside).
+    pub async fn open_question_count(&self, course: &Course) -> DbResult<i64> {
+        Ok(sqlx::query_scalar(
+            "SELECT COUNT(*) FROM course_questions WHERE school_id = $1 AND course_id = $2 AND answered = 0 AND hidden = 0",
+        )
+        .bind(course.school_id.to_string())
+        .bind(course.id.to_string())
+        .fetch_one(self.pool())
+        .await?)
     }
 
     /// A student's submission to a task.

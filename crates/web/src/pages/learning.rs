@@ -392,13 +392,7 @@ async fn course_page(
             (p, html)
         })
         .collect();
-    let open_questions = state
-        .db
-        .questions(&course, None, None)
-        .await?
-        .iter()
-        .filter(|q| !q.answered && !q.hidden)
-        .count() as i64;
+    let open_questions = state.db.open_question_count(&course).await?;
     render(&CoursePage {
         ctx: Ctx::new(&s, course_title(&course)).with_help("hoc-tap"),
         forms: LessonForm::ALL
