@@ -383,6 +383,20 @@ impl Db {
                 )
                 .await?;
             }
+            // Parents follow their child's grades (Decision 4725 1.3e); they read them on the
+            // child's page.
+            let parents =
+                crate::learning::guardian_users(&mut tx, course.school_id, *student).await?;
+            notify_all(
+                &mut tx,
+                &parents,
+                Some(course.school_id),
+                "grade",
+                &title,
+                &lines.join("; "),
+                &format!("/schools/{}/students/{student}", course.school_id),
+            )
+            .await?;
         }
         tx.commit().await?;
         Ok(changes.len())

@@ -2005,6 +2005,23 @@ impl Db {
             )
             .await?;
         }
+        let parents = guardian_users(&mut tx, task.school_id, submission.student_id).await?;
+        notify_all(
+            &mut tx,
+            &parents,
+            Some(task.school_id),
+            "grade",
+            &format!(
+                "{} có điểm bài tập {}: {} – \"{}\"",
+                submission.student_name,
+                course.subject_name,
+                domain::learning::format_tenths(score),
+                task.title
+            ),
+            feedback,
+            &format!("/schools/{}/students/{}", task.school_id, submission.student_id),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -2621,6 +2638,20 @@ impl Db {
             })
             .collect())
     }
+}
+
+/// The accounts of a student's parents and guardians (who follow their grades).
+pub(crate) async fn guardian_users(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    school_id: Id,
+    student_id: Id,
+) -> DbResult<Vec<Id>> {
+    let rows = sqlx::query("SELECT user_id FROM guardianships WHERE school_id = $1 AND student_id = $2")
+        .bind(school_id.to_string())
+        .bind(student_id.to_string())
+        .fetch_all(&mut **tx)
+        .await?;
+    rows.iter().map(|r| get_id(r, "user_id")).collect()
 }
 
 fn file_row(r: &AnyRow) -> DbResult<LearningFile> {

@@ -536,6 +536,8 @@ async fn parents_see_their_childs_homework_and_grades() {
     assert!(page.contains("data-homework") && page.contains("số La Mã"), "{page}");
     assert!(page.contains("data-grades") && page.contains("8,0; 7,5"), "{page}");
     assert!(page.contains("thiếu") || page.contains("cần"), "the average waits for missing scores");
+    let inbox = app.get(&parent, "/inbox").await.text().await.unwrap();
+    assert!(inbox.contains("Cập nhật điểm môn Toán"), "parents are told of new grades");
 }
 
 #[tokio::test]
