@@ -72,7 +72,8 @@ printf '   whole file, wrk -c4 (MB/s): %s, median %s\n' "${runs[*]}" "$(printf '
 cat > "$DATA/range.lua" <<'LUA'
 request = function()
   local s = math.random(0, 31) * 1048576
-  return wrk.format("GET", nil, { ["Range"] = "bytes=" .. s .. "-" .. (s + 1048575) })
+  wrk.headers["Range"] = "bytes=" .. s .. "-" .. (s + 1048575)
+  return wrk.format(nil, nil)
 end
 LUA
 rr=$(wrk -t2 -c8 -d8s -s "$DATA/range.lua" -H "Cookie: lophoc_sid=$HS" "$FILE" | awk '/Transfer\/sec/{v=$2; u=substr(v,length(v)-1); n=v+0; if(u=="GB") n*=1024; if(u=="KB") n/=1024; print int(n)}')
