@@ -700,12 +700,13 @@ impl Db {
     pub async fn student_tasks(&self, student_id: Id, limit: i64) -> DbResult<Vec<StudentTask>> {
         let rows = sqlx::query(
             "SELECT t.*, su.name AS subject_name, s.late AS s_late, s.score AS s_score, s.id AS s_id \
-             FROM tasks t JOIN courses co ON co.id = t.course_id \
-             JOIN enrollments e ON e.class_id = co.class_id AND e.year_id = co.year_id \
-             JOIN school_years y ON y.id = co.year_id AND y.is_current = 1 \
+             FROM enrollments e JOIN school_years y ON y.id = e.year_id AND y.is_current = 1 \
+             JOIN courses co ON co.school_id = e.school_id AND co.class_id = e.class_id AND co.year_id = e.year_id \
+             JOIN tasks t ON t.school_id = co.school_id AND t.course_id = co.id \
              JOIN subjects su ON su.id = co.subject_id \
-             LEFT JOIN submissions s ON s.task_id = t.id AND s.student_id = e.student_id \
-             WHERE e.student_id = $1 ORDER BY t.created_at DESC LIMIT $2",
+             LEFT JOIN submissions s ON s.school_id = t.school_id AND s.task_id = t.id AND s.student_id = e.student_id \
+             WHERE e.school_id = (SELECT school_id FROM students WHERE id = $1) AND e.student_id = $1 \
+             ORDER BY t.created_at DESC LIMIT $2",
         )
         .bind(student_id.to_string())
         .bind(limit)
