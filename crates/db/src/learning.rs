@@ -668,6 +668,10 @@ pub struct StudentProgress {
     pub missing: i64,
     /// Average homework score in tenths.
     pub average: Option<i64>,
+    /// Online tests taken and marked (best attempt of each).
+    pub tests: i64,
+    /// Their average on the 10-point scale, in tenths.
+    pub test_average: Option<i64>,
 }
 
 /// The course's totals the progress figures are out of.
@@ -2020,7 +2024,10 @@ impl Db {
                 task.title
             ),
             feedback,
-            &format!("/schools/{}/students/{}", task.school_id, submission.student_id),
+            &format!(
+                "/schools/{}/students/{}",
+                task.school_id, submission.student_id
+            ),
         )
         .await?;
         tx.commit().await?;
@@ -2607,6 +2614,25 @@ impl Db {
         for r in &due_done {
             done_by.insert(get_str(r, "student_id")?, get_i64(r, "n")?);
         }
+        // Tests: the best marked attempt of each exam of the course, on the 10-point scale.
+        let tests = sqlx::query(
+            "SELECT b.student_id, COUNT(*) AS n, CAST(SUM(b.best) AS BIGINT) AS total FROM ( \
+               SELECT a.student_id, a.exam_id, MAX(a.score_e4 * 100 / a.max_e4) AS best \
+               FROM exam_attempts a JOIN exams x ON x.id = a.exam_id \
+               WHERE a.school_id = $1 AND x.course_id = $2 AND a.graded_at IS NOT NULL AND a.max_e4 > 0 \
+               GROUP BY a.student_id, a.exam_id) b GROUP BY b.student_id",
+        )
+        .bind(course.school_id.to_string())
+        .bind(course.id.to_string())
+        .fetch_all(self.pool())
+        .await?;
+        let mut tests_by = std::collections::HashMap::new();
+        for r in &tests {
+            tests_by.insert(
+                get_str(r, "student_id")?,
+                (get_i64(r, "n")?, opt_i64(r, "total")?.unwrap_or(0)),
+            );
+        }
         let totals = self.course_totals(course).await?;
         Ok(students
             .into_iter()
@@ -2620,6 +2646,10 @@ impl Db {
                     .copied()
                     .unwrap_or((0, 0, 0, 0));
                 let done_due = done_by.get(&s.student_id.to_string()).copied().unwrap_or(0);
+                let (n_tests, test_total) = tests_by
+                    .get(&s.student_id.to_string())
+                    .copied()
+                    .unwrap_or((0, 0));
                 StudentProgress {
                     student_id: s.student_id,
                     code: s.code,
@@ -2635,6 +2665,8 @@ impl Db {
                     late,
                     missing: (due - done_due).max(0),
                     average: (graded > 0).then(|| (score_sum * 2 + graded) / (graded * 2)),
+                    tests: n_tests,
+                    test_average: (n_tests > 0).then(|| (test_total * 2 + n_tests) / (n_tests * 2)),
                 }
             })
             .collect())
@@ -2647,11 +2679,12 @@ pub(crate) async fn guardian_users(
     school_id: Id,
     student_id: Id,
 ) -> DbResult<Vec<Id>> {
-    let rows = sqlx::query("SELECT user_id FROM guardianships WHERE school_id = $1 AND student_id = $2")
-        .bind(school_id.to_string())
-        .bind(student_id.to_string())
-        .fetch_all(&mut **tx)
-        .await?;
+    let rows =
+        sqlx::query("SELECT user_id FROM guardianships WHERE school_id = $1 AND student_id = $2")
+            .bind(school_id.to_string())
+            .bind(student_id.to_string())
+            .fetch_all(&mut **tx)
+            .await?;
     rows.iter().map(|r| get_id(r, "user_id")).collect()
 }
 

@@ -8,6 +8,8 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod banks;
+pub mod exams;
 pub mod family;
 pub mod gradebook;
 pub mod jobs;

@@ -280,3 +280,410 @@ pub async fn notify(parents: usize) -> Result<()> {
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }
+
+/// A minimal HTTP/1.1 keep-alive client over one TCP connection: the storm measures the
+/// server, and this crate carries no HTTP client of its own.
+struct Conn {
+    io: tokio::io::BufReader<tokio::net::TcpStream>,
+    addr: std::net::SocketAddr,
+}
+
+/// Status, `Location` and body of a response.
+struct Reply {
+    status: u16,
+    location: String,
+    body: Vec<u8>,
+}
+
+impl Conn {
+    async fn open(addr: std::net::SocketAddr) -> Result<Self> {
+        let s = tokio::net::TcpStream::connect(addr).await?;
+        s.set_nodelay(true)?;
+        Ok(Self {
+            io: tokio::io::BufReader::new(s),
+            addr,
+        })
+    }
+
+    async fn send(
+        &mut self,
+        method: &str,
+        path: &str,
+        token: &str,
+        ctype: &str,
+        body: &[u8],
+    ) -> Result<Reply> {
+        // One reconnect: the server may close an idle keep-alive connection.
+        match self.once(method, path, token, ctype, body).await {
+            Ok(r) => Ok(r),
+            Err(_) => {
+                *self = Conn::open(self.addr).await?;
+                self.once(method, path, token, ctype, body).await
+            }
+        }
+    }
+
+    async fn once(
+        &mut self,
+        method: &str,
+        path: &str,
+        token: &str,
+        ctype: &str,
+        body: &[u8],
+    ) -> Result<Reply> {
+        use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
+        let mut req = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nCookie: lophoc_sid={token}\r\nContent-Length: {}\r\n",
+            self.addr,
+            body.len()
+        );
+        if !ctype.is_empty() {
+            req.push_str(&format!("Content-Type: {ctype}\r\n"));
+        }
+        req.push_str("\r\n");
+        let mut bytes = req.into_bytes();
+        bytes.extend_from_slice(body);
+        self.io.get_mut().write_all(&bytes).await?;
+        let mut line = String::new();
+        self.io.read_line(&mut line).await?;
+        let status: u16 = line
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .context("bad status line")?;
+        let (mut len, mut chunked, mut location) = (0usize, false, String::new());
+        loop {
+            line.clear();
+            self.io.read_line(&mut line).await?;
+            let l = line.trim_end();
+            if l.is_empty() {
+                break;
+            }
+            if let Some((k, v)) = l.split_once(':') {
+                let (k, v) = (k.trim().to_ascii_lowercase(), v.trim());
+                match k.as_str() {
+                    "content-length" => len = v.parse().unwrap_or(0),
+                    "transfer-encoding" => chunked = v.contains("chunked"),
+                    "location" => location = v.to_owned(),
+                    _ => {}
+                }
+            }
+        }
+        let mut out = Vec::new();
+        if chunked {
+            loop {
+                line.clear();
+                self.io.read_line(&mut line).await?;
+                let n = usize::from_str_radix(line.trim(), 16).unwrap_or(0);
+                let mut chunk = vec![0; n + 2];
+                self.io.read_exact(&mut chunk).await?;
+                if n == 0 {
+                    break;
+                }
+                out.extend_from_slice(&chunk[..n]);
+            }
+        } else {
+            out.resize(len, 0);
+            self.io.read_exact(&mut out).await?;
+        }
+        Ok(Reply {
+            status,
+            location,
+            body: out,
+        })
+    }
+}
+
+fn p99(mut v: Vec<Duration>) -> f64 {
+    if v.is_empty() {
+        return 0.0;
+    }
+    v.sort();
+    v[(v.len() * 99 / 100).min(v.len() - 1)].as_secs_f64() * 1000.0
+}
+
+/// `lophoc bench exam-storm`: N students start one 20-question exam together over real HTTP,
+/// save about 20 answers each and submit; prints one summary line.
+pub async fn exam_storm(students: usize, database_url: Option<String>) -> Result<()> {
+    let dir = tempfile_dir()?;
+    let url = database_url
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| format!("sqlite://{}?mode=rwc", dir.join("storm.db").display()));
+    let db = db::Db::connect(&url).await?;
+    db.migrate().await?;
+    web::demo::load(&db).await?;
+    let school = db.school_by_code("37THCSGV").await?;
+    let year = db.current_year(school.id).await?.context("demo year")?;
+    // N students, all in 6A1 (one course, one exam: the synchronised start of a whole school).
+    let rows: Vec<db::roster::ImportStudent> = self::rows(students)
+        .into_iter()
+        .map(|r| db::roster::ImportStudent {
+            code: r.code,
+            personal_id: None,
+            full_name: r.full_name,
+            birth_date: r.birth_date,
+            gender: r.gender,
+            ethnicity: r.ethnicity,
+            status: r.status,
+            class_name: "6A1".into(),
+            grade: 6,
+            guardians: Vec::new(),
+        })
+        .collect();
+    db.apply_roster(school.id, year.id, &rows, None, None)
+        .await?;
+    db.ensure_courses(school.id, year.id).await?;
+    let teacher = db.user_by_username("gv.toan").await?;
+    let course = db
+        .courses_taught(teacher.id)
+        .await?
+        .into_iter()
+        .find(|c| c.class_name == "6A1" && c.subject_code == "TOAN")
+        .context("Toán 6A1")?;
+    let questions: Vec<db::exams::NewBankQuestion> = (0..20)
+        .map(|i| {
+            let q = exam::model::Question::new(
+                format!("Câu {}: {} + {} bằng bao nhiêu?", i + 1, i, i + 1),
+                exam::model::QuestionKind::SingleChoice {
+                    options: (0..4)
+                        .map(|k| exam::model::Content(format!("{}", 2 * i + 1 + k)))
+                        .collect(),
+                    key: Some(0),
+                },
+            );
+            web::pages::exams::bank_row(&q)
+        })
+        .collect();
+    let bank = db
+        .exam_sample_bank(school.id, teacher.id, "Bench", &questions)
+        .await?;
+    let bank_qs = db.exam_bank_questions(school.id, bank).await?;
+    let enrolled = db.course_students(&course).await?;
+    // Cheap sessions (see db::exams::bench_sessions): argon2 logins of N students would
+    // measure password hashing, not the exam.
+    let token = |u: &domain::Id| format!("bench{}", u.simple());
+    let mut sessions: Vec<(String, domain::Id)> = enrolled
+        .iter()
+        .filter_map(|s| s.user_id)
+        .map(|u| (web::auth::token_hash(&token(&u)), u))
+        .collect();
+    sessions.push((web::auth::token_hash(&token(&teacher.id)), teacher.id));
+    db.bench_sessions(&sessions, db::now_ms() + 24 * 3600 * 1000)
+        .await?;
+
+    let app = web::App::build(
+        db.clone(),
+        web::WebConfig {
+            run_worker: false,
+            ..web::WebConfig::default()
+        },
+    )?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    tokio::spawn(app.serve(listener, std::future::pending()));
+
+    let fmt = |ms: i64| {
+        let t = time::OffsetDateTime::from_unix_timestamp(ms / 1000)
+            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+            .to_offset(time::UtcOffset::from_hms(7, 0, 0).expect("offset"));
+        format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute()
+        )
+    };
+    let mut form = format!(
+        "title=Storm&bank={bank}&opens={}&closes={}&duration=60&attempts=1&shuffle_questions=1&shuffle_options=1",
+        fmt(db::now_ms() - 3_600_000),
+        fmt(db::now_ms() + 3 * 3_600_000)
+    );
+    for q in &bank_qs {
+        form.push_str(&format!("&q={}", q.id));
+    }
+    let mut t = Conn::open(addr).await?;
+    let tt = token(&teacher.id);
+    let r = t
+        .send(
+            "POST",
+            &format!("/courses/{}/exams", course.id),
+            &tt,
+            "application/x-www-form-urlencoded",
+            form.as_bytes(),
+        )
+        .await?;
+    anyhow::ensure!(
+        r.status == 303,
+        "create exam: {} {}",
+        r.status,
+        String::from_utf8_lossy(&r.body)
+    );
+    let exam = r.location;
+    let r = t
+        .send("POST", &format!("{exam}/publish"), &tt, "", b"")
+        .await?;
+    anyhow::ensure!(r.status == 303, "publish: {}", r.status);
+
+    let users: Vec<String> = enrolled
+        .iter()
+        .filter_map(|s| s.user_id)
+        .map(|u| token(&u))
+        .collect();
+    let n = users.len();
+    let workers = 256.min(n.max(1));
+    let chunks: Vec<Vec<String>> = (0..workers)
+        .map(|w| users.iter().skip(w).step_by(workers).cloned().collect())
+        .collect();
+
+    // Phase 1: everyone starts.
+    let t0 = Instant::now();
+    let mut tasks = Vec::new();
+    for chunk in chunks {
+        let exam = exam.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut c = Conn::open(addr).await?;
+            let mut out = Vec::new();
+            for tok in chunk {
+                let t = Instant::now();
+                let r = c
+                    .send(
+                        "POST",
+                        &format!("{exam}/start"),
+                        &tok,
+                        "application/x-www-form-urlencoded",
+                        b"code=",
+                    )
+                    .await?;
+                out.push((tok, r.status, r.location, t.elapsed()));
+            }
+            anyhow::Ok((c, out))
+        }));
+    }
+    let mut started = Vec::new();
+    let mut start_lat = Vec::new();
+    let mut start_errors = 0;
+    let mut conns = Vec::new();
+    for task in tasks {
+        let (c, out) = task.await??;
+        conns.push(c);
+        for (tok, status, loc, d) in out {
+            start_lat.push(d);
+            if status == 303 && loc.starts_with("/attempts/") {
+                started.push((tok, loc));
+            } else {
+                start_errors += 1;
+            }
+        }
+    }
+    let start_secs = t0.elapsed().as_secs_f64();
+
+    // Phase 2: ~20 saves each (a few changed answers, so seq matters).
+    let per_worker: Vec<Vec<(String, String)>> = (0..conns.len())
+        .map(|w| {
+            started
+                .iter()
+                .skip(w)
+                .step_by(conns.len())
+                .cloned()
+                .collect()
+        })
+        .collect();
+    let t1 = Instant::now();
+    let mut tasks = Vec::new();
+    for (mut c, mine) in conns.into_iter().zip(per_worker.clone()) {
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            let mut acked: Vec<(String, i64, i64)> = Vec::new();
+            for round in 0..20i64 {
+                for (tok, attempt) in &mine {
+                    let item = round % 20;
+                    let body = format!(
+                        "{{\"item\":{item},\"response\":{{\"type\":\"single_choice\",\"value\":{}}},\"seq\":{},\"key\":\"{tok}-{round}\"}}",
+                        round % 4,
+                        round + 1
+                    );
+                    let t = Instant::now();
+                    let r = c.send("POST", &format!("{attempt}/answers"), tok, "application/json", body.as_bytes()).await?;
+                    lat.push(t.elapsed());
+                    if r.status == 200 {
+                        acked.push((attempt.clone(), item, round + 1));
+                    }
+                }
+            }
+            anyhow::Ok((c, lat, acked))
+        }));
+    }
+    let mut save_lat = Vec::new();
+    let mut acked = Vec::new();
+    let mut conns = Vec::new();
+    for task in tasks {
+        let (c, lat, a) = task.await??;
+        conns.push(c);
+        save_lat.extend(lat);
+        acked.extend(a);
+    }
+    let save_secs = t1.elapsed().as_secs_f64();
+    let saves = save_lat.len();
+
+    // Phase 3: everyone submits.
+    let mut tasks = Vec::new();
+    for (mut c, mine) in conns.into_iter().zip(per_worker) {
+        tasks.push(tokio::spawn(async move {
+            let mut errors = 0;
+            for (tok, attempt) in &mine {
+                let r = c
+                    .send("POST", &format!("{attempt}/submit"), tok, "", b"")
+                    .await?;
+                if r.status != 303 {
+                    errors += 1;
+                }
+            }
+            anyhow::Ok(errors)
+        }));
+    }
+    let t2 = Instant::now();
+    let mut submit_errors = start_errors;
+    for task in tasks {
+        submit_errors += task.await??;
+    }
+    let submit_secs = t2.elapsed().as_secs_f64();
+
+    // Every acknowledged save must be in the database (at that seq or a newer one).
+    let mut lost = 0;
+    let mut by_attempt: std::collections::HashMap<String, Vec<(i64, i64)>> = Default::default();
+    for (a, item, seq) in acked {
+        by_attempt.entry(a).or_default().push((item, seq));
+    }
+    for (a, list) in by_attempt {
+        let id: domain::Id = a.trim_start_matches("/attempts/").parse()?;
+        let stored: std::collections::HashMap<i64, i64> = db
+            .answers(id)
+            .await?
+            .into_iter()
+            .map(|w| (w.item, w.seq))
+            .collect();
+        lost += list
+            .iter()
+            .filter(|(item, seq)| stored.get(item).is_none_or(|s| s < seq))
+            .count();
+    }
+    eprintln!(
+        "exam-storm phases: start {start_secs:.2} s, saves {save_secs:.2} s, submit {submit_secs:.2} s ({})",
+        if url.starts_with("postgres") {
+            "PostgreSQL"
+        } else {
+            "SQLite"
+        }
+    );
+    println!(
+        "exam-storm: students={n} start_p99_ms={:.0} saves_per_s={:.0} save_p99_ms={:.0} submit_errors={submit_errors} lost_answers={lost}",
+        p99(start_lat),
+        saves as f64 / save_secs.max(1e-9),
+        p99(save_lat),
+    );
+    db.close().await;
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}

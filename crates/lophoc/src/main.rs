@@ -77,6 +77,21 @@ enum ImportWhat {
         /// The Excel file.
         file: PathBuf,
     },
+    /// Import questions into a question bank from Word (.docx), GIFT or Aiken (.txt) or Moodle
+    /// XML (.xml); any problem in the file refuses the whole file (exit code 2).
+    Questions {
+        /// The bank's name; a school-wide bank is created when the school has none by that name.
+        #[arg(long)]
+        bank: String,
+        /// Mã trường (may be left out when the database holds one school).
+        #[arg(long)]
+        school: Option<String>,
+        /// Login of the new bank's owner (default: the school's principal).
+        #[arg(long)]
+        owner: Option<String>,
+        /// The question file.
+        file: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -109,6 +124,16 @@ enum BenchWhat {
         /// Parents the announcement goes to.
         #[arg(long, default_value_t = 2000)]
         parents: usize,
+    },
+    /// Online exam storm: N students start one 20-question exam at once over HTTP, save about
+    /// 20 answers each and submit (SQLite in a temporary directory by default).
+    ExamStorm {
+        /// Students taking the exam.
+        #[arg(long, default_value_t = 5000)]
+        students: usize,
+        /// Database URL (default: a fresh SQLite file).
+        #[arg(long)]
+        database_url: Option<String>,
     },
 }
 
@@ -187,6 +212,26 @@ async fn run(command: Command, mut config: Config) -> Result<()> {
             let db = open_db(&config).await?;
             import_roster(&db, &school, &file).await
         }
+        Command::Import {
+            what:
+                ImportWhat::Questions {
+                    bank,
+                    school,
+                    owner,
+                    file,
+                },
+        } => {
+            let db = open_db(&config).await?;
+            import_questions(
+                &db,
+                &config,
+                school.as_deref(),
+                &bank,
+                owner.as_deref(),
+                &file,
+            )
+            .await
+        }
         Command::Export {
             what: ExportWhat::Roster { school, file },
         } => {
@@ -221,6 +266,13 @@ async fn run(command: Command, mut config: Config) -> Result<()> {
         Command::Bench {
             what: BenchWhat::Notify { parents },
         } => bench::notify(parents).await,
+        Command::Bench {
+            what:
+                BenchWhat::ExamStorm {
+                    students,
+                    database_url,
+                },
+        } => bench::exam_storm(students, database_url).await,
         Command::Backup { file } => {
             if file.exists() {
                 bail!("{} đã tồn tại; hãy chọn tên tệp khác", file.display());
@@ -351,6 +403,36 @@ async fn import_roster(db: &Db, code: &str, file: &std::path::Path) -> Result<()
         summary.parents_created
     );
     Ok(())
+}
+
+async fn import_questions(
+    db: &Db,
+    config: &Config,
+    school: Option<&str>,
+    bank: &str,
+    owner: Option<&str>,
+    file: &std::path::Path,
+) -> Result<()> {
+    use web::pages::banks::{CliImportError, import_from_cli};
+    let files_dir = config.web().files_dir;
+    match import_from_cli(db, files_dir.as_deref(), school, bank, owner, file).await {
+        Ok(summary) => {
+            println!("{summary}");
+            Ok(())
+        }
+        Err(CliImportError::Invalid(errors)) => {
+            eprintln!(
+                "Tệp {} có {} lỗi; không có câu hỏi nào được lưu:",
+                file.display(),
+                errors.len()
+            );
+            for e in &errors {
+                eprintln!("  {e}");
+            }
+            std::process::exit(2);
+        }
+        Err(e) => bail!("{e}"),
+    }
 }
 
 async fn admin(db: &Db, what: AdminWhat) -> Result<()> {

@@ -463,7 +463,11 @@ async fn seed_learning(db: &Db, school: &School, year_id: domain::Id) -> anyhow:
     for (title, form, periods) in [
         ("Bài 1. Tập hợp", LessonForm::FaceToFace, 2),
         ("Bài 2. Cách ghi số tự nhiên", LessonForm::OnlineReplace, 1),
-        ("Bài 3. Thứ tự trong tập hợp các số tự nhiên", LessonForm::OnlineSupport, 1),
+        (
+            "Bài 3. Thứ tự trong tập hợp các số tự nhiên",
+            LessonForm::OnlineSupport,
+            1,
+        ),
     ] {
         lessons.push(
             db.create_lesson(

@@ -81,6 +81,14 @@ mod tests {
                 include_str!("../locales/vi/gradebook.ftl"),
                 include_str!("../locales/en/gradebook.ftl"),
             ),
+            (
+                include_str!("../locales/vi/exams.ftl"),
+                include_str!("../locales/en/exams.ftl"),
+            ),
+            (
+                include_str!("../locales/vi/banks.ftl"),
+                include_str!("../locales/en/banks.ftl"),
+            ),
         ];
         for (vi, en) in pairs {
             let vi = keys(vi);

@@ -34,14 +34,18 @@ pub fn has_math(html: &str) -> bool {
 
 /// The players a link material may be embedded from; the page that embeds one allows
 /// exactly these in its `frame-src`.
-pub const EMBED_ORIGINS: &str =
-    "https://www.youtube-nocookie.com https://player.vimeo.com https://docs.google.com https://drive.google.com";
+pub const EMBED_ORIGINS: &str = "https://www.youtube-nocookie.com https://player.vimeo.com https://docs.google.com https://drive.google.com";
 
 /// The embeddable player of a link to YouTube, Vimeo, Google Slides/Docs or a Drive file, or
 /// none for any other link (which stays a plain link). Ids are checked, so nothing but the
 /// player's own address reaches the page.
 pub fn embed_url(url: &str) -> Option<String> {
-    let id_ok = |s: &str| !s.is_empty() && s.len() <= 100 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    let id_ok = |s: &str| {
+        !s.is_empty()
+            && s.len() <= 100
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    };
     let rest = url
         .strip_prefix("https://")
         .or_else(|| url.strip_prefix("http://"))?;
@@ -57,7 +61,9 @@ pub fn embed_url(url: &str) -> Option<String> {
                     .split('&')
                     .find_map(|kv| kv.strip_prefix("v="))
                     .unwrap_or(""),
-                Some(&"shorts") | Some(&"embed") | Some(&"live") => seg.get(1).copied().unwrap_or(""),
+                Some(&"shorts") | Some(&"embed") | Some(&"live") => {
+                    seg.get(1).copied().unwrap_or("")
+                }
                 _ => "",
             };
             id_ok(id).then(|| format!("https://www.youtube-nocookie.com/embed/{id}"))
@@ -72,8 +78,17 @@ pub fn embed_url(url: &str) -> Option<String> {
                 .then(|| format!("https://player.vimeo.com/video/{id}"))
         }
         "docs.google.com" => match seg.as_slice() {
-            [kind @ ("presentation" | "document" | "spreadsheets"), "d", id, ..] if id_ok(id) => {
-                let end = if *kind == "presentation" { "embed" } else { "preview" };
+            [
+                kind @ ("presentation" | "document" | "spreadsheets"),
+                "d",
+                id,
+                ..,
+            ] if id_ok(id) => {
+                let end = if *kind == "presentation" {
+                    "embed"
+                } else {
+                    "preview"
+                };
                 Some(format!("https://docs.google.com/{kind}/d/{id}/{end}"))
             }
             _ => None,

@@ -153,3 +153,5 @@ student-grades = Grades of term
 coverage-online-target = The province's target share of periods taught online (%)
 material-embed = Embedded player
 nav-banks = Question banks
+progress-tests = Tests
+course-exams = Tests

@@ -153,3 +153,5 @@ student-grades = Điểm học kỳ
 coverage-online-target = Chỉ tiêu tỉ lệ tiết dạy trực tuyến của tỉnh (%)
 material-embed = Trình phát nhúng
 nav-banks = Ngân hàng câu hỏi
+progress-tests = Kiểm tra
+course-exams = Bài kiểm tra

@@ -1741,6 +1741,8 @@ async fn progress_page(
             "Nộp muộn",
             "Chưa nộp (quá hạn)",
             "Điểm TB bài tập",
+            "Bài kiểm tra đã làm",
+            "Điểm TB kiểm tra",
         ];
         let data: Vec<Vec<Cell>> = rows
             .iter()
@@ -1755,6 +1757,9 @@ async fn progress_page(
                     Cell::from(r.late),
                     Cell::from(r.missing),
                     r.average
+                        .map_or(Cell::from(""), |a| Cell::Number(a as f64 / 10.0)),
+                    Cell::from(r.tests),
+                    r.test_average
                         .map_or(Cell::from(""), |a| Cell::Number(a as f64 / 10.0)),
                 ]
             })

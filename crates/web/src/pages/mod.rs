@@ -1,7 +1,9 @@
 //! HTML pages, one module per area; each declares its routes next to its handlers.
 
 pub mod account;
+pub mod banks;
 pub mod dashboard;
+pub mod exams;
 pub mod family;
 pub mod gradebook;
 pub mod guides;
@@ -38,8 +40,10 @@ pub fn router() -> Router<AppState> {
         .merge(oversight::router())
         .merge(learning::router())
         .merge(library::router())
+        .merge(banks::router())
         .merge(gradebook::router())
         .merge(video::router())
+        .merge(exams::router())
 }
 
 /// Loads a school and checks the actor may do `action` there. An id of a school the actor

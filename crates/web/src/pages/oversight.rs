@@ -62,8 +62,13 @@ async fn set_target(
                 f.percent.trim()
             ))
         })?;
-    state.db.set_online_target(unit.id, permille, s.user.id).await?;
-    Ok(axum::response::Redirect::to(&format!("/units/{id}/coverage")))
+    state
+        .db
+        .set_online_target(unit.id, permille, s.user.id)
+        .await?;
+    Ok(axum::response::Redirect::to(&format!(
+        "/units/{id}/coverage"
+    )))
 }
 
 /// One line of the dashboard.

@@ -527,17 +527,32 @@ async fn parents_see_their_childs_homework_and_grades() {
     assert_eq!(r.status(), 303);
     let parent = app.login("0912000001").await;
     let page = app
-        .get(&parent, &format!("/schools/{}/students/{}", st.school, child.id))
+        .get(
+            &parent,
+            &format!("/schools/{}/students/{}", st.school, child.id),
+        )
         .await
         .text()
         .await
         .unwrap();
     // The demo's open homework, and the grades so far with what is still missing.
-    assert!(page.contains("data-homework") && page.contains("số La Mã"), "{page}");
-    assert!(page.contains("data-grades") && page.contains("8,0; 7,5"), "{page}");
-    assert!(page.contains("thiếu") || page.contains("cần"), "the average waits for missing scores");
+    assert!(
+        page.contains("data-homework") && page.contains("số La Mã"),
+        "{page}"
+    );
+    assert!(
+        page.contains("data-grades") && page.contains("8,0; 7,5"),
+        "{page}"
+    );
+    assert!(
+        page.contains("thiếu") || page.contains("cần"),
+        "the average waits for missing scores"
+    );
     let inbox = app.get(&parent, "/inbox").await.text().await.unwrap();
-    assert!(inbox.contains("Cập nhật điểm môn Toán"), "parents are told of new grades");
+    assert!(
+        inbox.contains("Cập nhật điểm môn Toán"),
+        "parents are told of new grades"
+    );
 }
 
 #[tokio::test]
@@ -545,19 +560,57 @@ async fn the_province_sets_the_online_target() {
     let app = TestApp::spawn().await;
     let st = toan_6a1(&app).await;
     let school = app.db.school_by_code("37THCSGV").await.unwrap();
-    let province = school.unit_path.trim_matches('/').split('/').nth(1).unwrap().to_owned();
+    let province = school
+        .unit_path
+        .trim_matches('/')
+        .split('/')
+        .nth(1)
+        .unwrap()
+        .to_owned();
     let so = app.login("so.chuyenvien").await;
-    let page = app.get(&so, &format!("/units/{province}/coverage")).await.text().await.unwrap();
+    let page = app
+        .get(&so, &format!("/units/{province}/coverage"))
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(page.contains("data-online-target"));
-    let r = form(&so, &app, &format!("/units/{province}/online-target"), &[("percent", "150")]).await;
+    let r = form(
+        &so,
+        &app,
+        &format!("/units/{province}/online-target"),
+        &[("percent", "150")],
+    )
+    .await;
     assert_eq!(r.status(), 400);
-    let r = form(&so, &app, &format!("/units/{province}/online-target"), &[("percent", "12,5")]).await;
+    let r = form(
+        &so,
+        &app,
+        &format!("/units/{province}/online-target"),
+        &[("percent", "12,5")],
+    )
+    .await;
     assert_eq!(r.status(), 303);
     let xa = app.login("xa.canbo").await;
-    let r = form(&xa, &app, &format!("/units/{province}/online-target"), &[("percent", "1")]).await;
-    assert_eq!(r.status(), 403, "a commune does not set the province's target");
+    let r = form(
+        &xa,
+        &app,
+        &format!("/units/{province}/online-target"),
+        &[("percent", "1")],
+    )
+    .await;
+    assert_eq!(
+        r.status(),
+        403,
+        "a commune does not set the province's target"
+    );
     let gv = app.login("gv.toan").await;
-    let page = app.get(&gv, &format!("/courses/{}", st.course)).await.text().await.unwrap();
+    let page = app
+        .get(&gv, &format!("/courses/{}", st.course))
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(page.contains("12,5 %"), "the course shows the new target");
 }
 
@@ -580,8 +633,14 @@ async fn links_to_known_players_are_embedded_with_a_matching_policy() {
         .unwrap();
     assert_eq!(r.status(), 303);
     let page = app.get(&gv, &location(&r)).await;
-    let csp = page.headers()["content-security-policy"].to_str().unwrap().to_owned();
-    assert!(csp.contains("frame-src https://www.youtube-nocookie.com"), "{csp}");
+    let csp = page.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains("frame-src https://www.youtube-nocookie.com"),
+        "{csp}"
+    );
     let html = page.text().await.unwrap();
     assert!(html.contains("src=\"https://www.youtube-nocookie.com/embed/dQw4w9WgXcQ\""));
     // Not a web address: refused with the field named.

@@ -4,6 +4,8 @@
 mod access;
 mod accounts;
 mod api;
+mod banks;
+mod exams;
 mod family;
 mod gradebook;
 mod harness;
