@@ -252,6 +252,7 @@ fn bind_vals<'q>(mut q: AnyQuery<'q>, binds: &[Val]) -> AnyQuery<'q> {
         q = match b {
             Val::T(t) => q.bind(t.clone()),
             Val::I(i) => q.bind(*i),
+            Val::OptI(i) => q.bind(*i),
         };
     }
     q
@@ -470,10 +471,7 @@ impl Db {
                 q.body.clone().into(),
                 q.text_folded.clone().into(),
                 q.subject.clone().into(),
-                match q.grade {
-                    Some(g) => Val::I(g),
-                    None => Val::T(None),
-                },
+                Val::OptI(q.grade),
                 q.topic.clone().into(),
                 q.level.clone().into(),
                 q.tags.clone().into(),

@@ -225,6 +225,9 @@ pub(crate) enum Val {
     T(Option<String>),
     /// An integer.
     I(i64),
+    /// An integer or NULL (a NULL bound as text would not go into a BIGINT column on
+    /// PostgreSQL).
+    OptI(Option<i64>),
 }
 
 impl From<String> for Val {
@@ -281,6 +284,7 @@ pub(crate) async fn insert_many<'c>(
                 q = match v {
                     Val::T(t) => q.bind(t.clone()),
                     Val::I(i) => q.bind(*i),
+                    Val::OptI(i) => q.bind(*i),
                 };
             }
         }
