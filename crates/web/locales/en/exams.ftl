@@ -88,3 +88,4 @@ exams-essays = waiting
 exams-students = Attempts
 exams-mean = Mean (in items)
 exams-distractors = Options (all, upper, lower)
+exams-paper = Paper versions (4 codes, Word)

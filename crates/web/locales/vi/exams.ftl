@@ -88,3 +88,4 @@ exams-essays = câu chờ chấm
 exams-students = Số bài
 exams-mean = Điểm trung bình (theo số câu)
 exams-distractors = Phương án (tổng, nhóm cao, nhóm thấp)
+exams-paper = In đề giấy (4 mã đề, Word)

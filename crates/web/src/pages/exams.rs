@@ -50,6 +50,7 @@ pub fn router() -> Router<AppState> {
         .route("/exams/{id}/force-majeure", post(force_majeure))
         .route("/exams/{id}/start", post(start))
         .route("/exams/{id}/results", get(results))
+        .route("/exams/{id}/paper.docx", get(paper_versions))
         .route("/exams/{id}/analysis", get(analysis))
         .route("/exams/{id}/grading", get(grading))
         .route("/exams/{id}/key", post(fix_key))
@@ -165,6 +166,64 @@ fn deny(msg: &str) -> Response {
         )),
     )
         .into_response()
+}
+
+#[derive(Deserialize)]
+struct PaperQuery {
+    #[serde(default)]
+    versions: Option<u32>,
+}
+
+/// Paper tests: N shuffled versions (mã đề 101, 102, …) in one Word file, each with its bubble
+/// answer sheet and answer key, from the exam's own paper and seed.
+async fn paper_versions(
+    State(state): State<AppState>,
+    s: Session,
+    Path(id): Path<Id>,
+    Query(q): Query<PaperQuery>,
+) -> WebResult<Response> {
+    let (e, course, access) = exam_for(&state, &s, id).await?;
+    require_teach(&access)?;
+    let n = q.versions.unwrap_or(4);
+    if !(1..=24).contains(&n) {
+        return Err(WebError::BadRequest(format!(
+            "Số mã đề {n} không hợp lệ: chọn từ 1 đến 24."
+        )));
+    }
+    let paper = paper_of(&e)?;
+    let codes: Vec<u32> = (0..n).map(|i| 101 + i).collect();
+    let versions = exam::shuffle::make_versions(
+        &paper,
+        e.seed as u64,
+        &codes,
+        exam::shuffle::ShuffleOptions {
+            questions: true,
+            options: true,
+        },
+    );
+    let school = state.db.school(course.school_id).await?;
+    let header = exam::docx::PaperHeader {
+        school: school.name.to_uppercase(),
+        title: e.settings.title.to_uppercase(),
+        subject: format!("Môn: {} – lớp {}", course.subject_name, course.class_name),
+        minutes: u32::try_from(e.settings.duration_min).unwrap_or(45),
+    };
+    let bytes = exam::docx::paper_docx(&header, &paper, &versions);
+    Ok((
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+                    .to_owned(),
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"de-kiem-tra-{n}-ma-de.docx\""),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
 }
 
 fn paper_of(e: &ExamRow) -> WebResult<Exam> {

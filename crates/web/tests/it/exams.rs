@@ -562,6 +562,23 @@ async fn results_analysis_regrading_and_the_gradebook() {
     let st = setup(&app).await;
     let gv = app.login("gv.toan").await;
     let exam = published(&app, &gv, &st, &[("shuffle_options", "")]).await;
+    // Paper versions: one Word file with every mã đề, readable back as questions.
+    let r = app.get(&gv, &format!("{exam}/paper.docx?versions=3")).await;
+    assert_eq!(r.status(), 200);
+    let docx = r.bytes().await.unwrap();
+    let back = exam::docx::import(&docx).unwrap();
+    assert!(!back.questions.is_empty(), "the paper reads back");
+    assert_eq!(
+        app.get(&gv, &format!("{exam}/paper.docx?versions=99"))
+            .await
+            .status(),
+        400
+    );
+    let hs_c = app.login("hs.demo").await;
+    assert_eq!(
+        app.get(&hs_c, &format!("{exam}/paper.docx")).await.status(),
+        403
+    );
     let (mate, _) = other_students(&app).await;
     let mut aids = Vec::new();
     for (n, login) in ["hs.demo", mate.as_str()].into_iter().enumerate() {
