@@ -323,6 +323,30 @@ impl Conn {
         }
     }
 
+    /// With `persist`, resends until the server answers below 500 (it may be restarting),
+    /// as a browser's answer queue does; otherwise one `send`.
+    async fn send_until(
+        &mut self,
+        persist: bool,
+        method: &str,
+        path: &str,
+        token: &str,
+        ctype: &str,
+        body: &[u8],
+    ) -> Result<Reply> {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            let r = self.send(method, path, token, ctype, body).await;
+            match r {
+                Ok(r) if r.status < 500 => return Ok(r),
+                _ if persist && Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
     async fn once(
         &mut self,
         method: &str,
@@ -394,6 +418,67 @@ impl Conn {
     }
 }
 
+/// A `lophoc serve` child process on one port, for the SIGKILL durability run.
+struct Server {
+    child: tokio::process::Child,
+    addr: std::net::SocketAddr,
+    dir: std::path::PathBuf,
+    url: String,
+}
+
+impl Server {
+    /// Starts `lophoc serve` on the database and waits until `/healthz` answers.
+    async fn spawn(
+        dir: &std::path::Path,
+        url: &str,
+        addr: Option<std::net::SocketAddr>,
+    ) -> Result<Self> {
+        let addr = match addr {
+            Some(a) => a,
+            None => std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?,
+        };
+        let child = tokio::process::Command::new(std::env::current_exe()?)
+            .arg("--data")
+            .arg(dir)
+            .arg("serve")
+            .arg("--listen")
+            .arg(addr.to_string())
+            .env("LOPHOC_DATABASE_URL", url)
+            .env("LOPHOC_LOG_LEVEL", "warn")
+            .env("LOPHOC_LIVE_UDP", "127.0.0.1:0")
+            .env("LOPHOC_LIVE_TCP", "127.0.0.1:0")
+            .stdout(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .context("start lophoc serve")?;
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(mut c) = Conn::open(addr).await
+                && let Ok(r) = c.once("GET", "/healthz", "", "", b"").await
+                && r.status == 200
+            {
+                break;
+            }
+            anyhow::ensure!(Instant::now() < deadline, "lophoc serve did not start");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Ok(Self {
+            child,
+            addr,
+            dir: dir.to_owned(),
+            url: url.to_owned(),
+        })
+    }
+
+    /// SIGKILL (no shutdown, no flush), then a fresh process on the same port.
+    async fn kill_and_restart(&mut self) -> Result<()> {
+        self.child.kill().await?;
+        eprintln!("exam-storm: server killed with SIGKILL; restarting");
+        *self = Server::spawn(&self.dir, &self.url, Some(self.addr)).await?;
+        Ok(())
+    }
+}
+
 fn p99(mut v: Vec<Duration>) -> f64 {
     if v.is_empty() {
         return 0.0;
@@ -403,8 +488,10 @@ fn p99(mut v: Vec<Duration>) -> f64 {
 }
 
 /// `lophoc bench exam-storm`: N students start one 20-question exam together over real HTTP,
-/// save about 20 answers each and submit; prints one summary line.
-pub async fn exam_storm(students: usize, database_url: Option<String>) -> Result<()> {
+/// save about 20 answers each and submit; prints one summary line. With `kill`, the server is a
+/// separate `lophoc serve` process that is killed with SIGKILL during the saves and restarted;
+/// clients resend what was not acknowledged, as the exam page's queue does.
+pub async fn exam_storm(students: usize, database_url: Option<String>, kill: bool) -> Result<()> {
     let dir = tempfile_dir()?;
     let url = database_url
         .filter(|u| !u.is_empty())
@@ -471,16 +558,25 @@ pub async fn exam_storm(students: usize, database_url: Option<String>) -> Result
     db.bench_sessions(&sessions, db::now_ms() + 24 * 3600 * 1000)
         .await?;
 
-    let app = web::App::build(
-        db.clone(),
-        web::WebConfig {
-            run_worker: false,
-            ..web::WebConfig::default()
-        },
-    )?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    tokio::spawn(app.serve(listener, std::future::pending()));
+    let mut server = None;
+    let addr = if kill {
+        let child = Server::spawn(&dir, &url, None).await?;
+        let addr = child.addr;
+        server = Some(child);
+        addr
+    } else {
+        let app = web::App::build(
+            db.clone(),
+            web::WebConfig {
+                run_worker: false,
+                ..web::WebConfig::default()
+            },
+        )?;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        tokio::spawn(app.serve(listener, std::future::pending()));
+        addr
+    };
 
     let fmt = |ms: i64| {
         let t = time::OffsetDateTime::from_unix_timestamp(ms / 1000)
@@ -548,7 +644,8 @@ pub async fn exam_storm(students: usize, database_url: Option<String>) -> Result
             for tok in chunk {
                 let t = Instant::now();
                 let r = c
-                    .send(
+                    .send_until(
+                        kill,
                         "POST",
                         &format!("{exam}/start"),
                         &tok,
@@ -591,8 +688,22 @@ pub async fn exam_storm(students: usize, database_url: Option<String>) -> Result
         })
         .collect();
     let t1 = Instant::now();
+    let acks = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    // The killer: a third of the way through the saves, SIGKILL and restart the server.
+    let killer = server.take().map(|mut server| {
+        let acks = acks.clone();
+        let third = started.len() * 20 / 3;
+        tokio::spawn(async move {
+            while acks.load(std::sync::atomic::Ordering::Relaxed) < third {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            server.kill_and_restart().await?;
+            anyhow::Ok(server)
+        })
+    });
     let mut tasks = Vec::new();
     for (mut c, mine) in conns.into_iter().zip(per_worker.clone()) {
+        let acks = acks.clone();
         tasks.push(tokio::spawn(async move {
             let mut lat = Vec::new();
             let mut acked: Vec<(String, i64, i64)> = Vec::new();
@@ -605,10 +716,11 @@ pub async fn exam_storm(students: usize, database_url: Option<String>) -> Result
                         round + 1
                     );
                     let t = Instant::now();
-                    let r = c.send("POST", &format!("{attempt}/answers"), tok, "application/json", body.as_bytes()).await?;
+                    let r = c.send_until(kill, "POST", &format!("{attempt}/answers"), tok, "application/json", body.as_bytes()).await?;
                     lat.push(t.elapsed());
                     if r.status == 200 {
                         acked.push((attempt.clone(), item, round + 1));
+                        acks.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     }
                 }
             }
@@ -626,6 +738,11 @@ pub async fn exam_storm(students: usize, database_url: Option<String>) -> Result
     }
     let save_secs = t1.elapsed().as_secs_f64();
     let saves = save_lat.len();
+    // Kept until the end: dropping the child process kills it.
+    let _server = match killer {
+        Some(k) => Some(k.await??),
+        None => None,
+    };
 
     // Phase 3: everyone submits.
     let mut tasks = Vec::new();
@@ -634,7 +751,7 @@ pub async fn exam_storm(students: usize, database_url: Option<String>) -> Result
             let mut errors = 0;
             for (tok, attempt) in &mine {
                 let r = c
-                    .send("POST", &format!("{attempt}/submit"), tok, "", b"")
+                    .send_until(kill, "POST", &format!("{attempt}/submit"), tok, "", b"")
                     .await?;
                 if r.status != 303 {
                     errors += 1;
@@ -678,10 +795,11 @@ pub async fn exam_storm(students: usize, database_url: Option<String>) -> Result
         }
     );
     println!(
-        "exam-storm: students={n} start_p99_ms={:.0} saves_per_s={:.0} save_p99_ms={:.0} submit_errors={submit_errors} lost_answers={lost}",
+        "exam-storm: students={n} start_p99_ms={:.0} saves_per_s={:.0} save_p99_ms={:.0} submit_errors={submit_errors} lost_answers={lost}{}",
         p99(start_lat),
         saves as f64 / save_secs.max(1e-9),
         p99(save_lat),
+        if kill { " server_killed=1" } else { "" },
     );
     db.close().await;
     let _ = std::fs::remove_dir_all(&dir);

@@ -134,6 +134,10 @@ enum BenchWhat {
         /// Database URL (default: a fresh SQLite file).
         #[arg(long)]
         database_url: Option<String>,
+        /// Run the server as a separate `lophoc serve` process and kill it with SIGKILL a third
+        /// of the way through the saves, then restart it: every acknowledged answer must survive.
+        #[arg(long)]
+        kill: bool,
     },
 }
 
@@ -271,8 +275,9 @@ async fn run(command: Command, mut config: Config) -> Result<()> {
                 BenchWhat::ExamStorm {
                     students,
                     database_url,
+                    kill,
                 },
-        } => bench::exam_storm(students, database_url).await,
+        } => bench::exam_storm(students, database_url, kill).await,
         Command::Backup { file } => {
             if file.exists() {
                 bail!("{} đã tồn tại; hãy chọn tên tệp khác", file.display());

@@ -408,3 +408,24 @@ fn questions_are_imported_into_a_bank_or_refused_with_every_error() {
         text(&o)
     );
 }
+
+/// The durability promise of online exams: the server process is killed with SIGKILL in the
+/// middle of a storm of answer saves and restarted; every answer it had acknowledged is there.
+#[test]
+fn acknowledged_answers_survive_sigkill() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = lophoc(
+        dir.path(),
+        &["bench", "exam-storm", "--students", "120", "--kill"],
+    );
+    let text = text(&out);
+    assert!(out.status.success(), "{text}");
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("exam-storm: students="))
+        .unwrap_or_else(|| panic!("no summary line in: {text}"));
+    assert!(line.contains("server_killed=1"), "{line}");
+    assert!(line.contains("lost_answers=0"), "{line}");
+    assert!(line.contains("submit_errors=0"), "{line}");
+    assert!(text.contains("killed with SIGKILL"), "{text}");
+}
