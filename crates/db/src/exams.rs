@@ -529,6 +529,124 @@ impl Db {
         rows.iter().map(exam_row).collect()
     }
 
+    /// Changes an exam's settings, audited with what was and what is. The caller keeps the
+    /// shuffles and the kind of a published exam (its papers were generated with them). The
+    /// window and the duration also move the attempts not yet submitted: ready ones will start
+    /// with the new values, running ones get start + duration + extra time, capped by the new
+    /// closing time — so "five more minutes for everyone" is one change.
+    pub async fn update_exam_settings(
+        &self,
+        exam: &ExamRow,
+        s: &ExamSettings,
+        actor: Id,
+    ) -> DbResult<()> {
+        let now = now_ms();
+        let mut tx = self.pool().begin().await?;
+        sqlx::query(
+            "UPDATE exams SET title = $1, opens_at = $2, closes_at = $3, duration_min = $4, attempts_allowed = $5, \
+             access_code = $6, ip_ranges = $7, shuffle_questions = $8, shuffle_options = $9, one_per_page = $10, \
+             score_release = $11, answer_release = $12, kind = $13, updated_at = $14 WHERE id = $15 AND school_id = $16",
+        )
+        .bind(&s.title)
+        .bind(s.opens_at)
+        .bind(s.closes_at)
+        .bind(s.duration_min)
+        .bind(s.attempts_allowed)
+        .bind(&s.access_code)
+        .bind(&s.ip_ranges)
+        .bind(s.shuffle_questions as i64)
+        .bind(s.shuffle_options as i64)
+        .bind(s.one_per_page as i64)
+        .bind(&s.score_release)
+        .bind(&s.answer_release)
+        .bind(&s.kind)
+        .bind(now)
+        .bind(exam.id.to_string())
+        .bind(exam.school_id.to_string())
+        .execute(&mut *tx)
+        .await?;
+        let duration_ms = s.duration_min * 60_000;
+        sqlx::query(
+            "UPDATE exam_attempts SET duration_ms = $1, closes_at = $2, \
+             deadline_at = CASE WHEN status = 'started' THEN \
+               (CASE WHEN started_at + $1 + extra_ms < $2 THEN started_at + $1 + extra_ms ELSE $2 END) \
+               ELSE deadline_at END \
+             WHERE exam_id = $3 AND school_id = $4 AND status IN ('ready', 'started')",
+        )
+        .bind(duration_ms)
+        .bind(s.closes_at)
+        .bind(exam.id.to_string())
+        .bind(exam.school_id.to_string())
+        .execute(&mut *tx)
+        .await?;
+        let o = &exam.settings;
+        let mut changes = Vec::new();
+        let mut diff = |label: &str, before: String, after: String| {
+            if before != after {
+                changes.push(format!("{label}: {before} → {after}"));
+            }
+        };
+        diff("tên", o.title.clone(), s.title.clone());
+        diff("mở", o.opens_at.to_string(), s.opens_at.to_string());
+        diff("đóng", o.closes_at.to_string(), s.closes_at.to_string());
+        diff(
+            "phút",
+            o.duration_min.to_string(),
+            s.duration_min.to_string(),
+        );
+        diff(
+            "số lần",
+            o.attempts_allowed.to_string(),
+            s.attempts_allowed.to_string(),
+        );
+        diff("mã vào", o.access_code.clone(), s.access_code.clone());
+        diff("dải IP", o.ip_ranges.clone(), s.ip_ranges.clone());
+        diff(
+            "trộn câu",
+            o.shuffle_questions.to_string(),
+            s.shuffle_questions.to_string(),
+        );
+        diff(
+            "trộn phương án",
+            o.shuffle_options.to_string(),
+            s.shuffle_options.to_string(),
+        );
+        diff(
+            "mỗi trang một câu",
+            o.one_per_page.to_string(),
+            s.one_per_page.to_string(),
+        );
+        diff(
+            "công bố điểm",
+            o.score_release.clone(),
+            s.score_release.clone(),
+        );
+        diff(
+            "công bố đáp án",
+            o.answer_release.clone(),
+            s.answer_release.clone(),
+        );
+        diff("loại", o.kind.clone(), s.kind.clone());
+        audit(
+            &mut *tx,
+            &AuditEntry {
+                school_id: Some(exam.school_id),
+                actor_id: Some(actor),
+                action: "exam.settings",
+                entity: "exam",
+                entity_id: Some(exam.id),
+                detail: if changes.is_empty() {
+                    "không đổi".into()
+                } else {
+                    changes.join("; ")
+                },
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Records the principal's force-majeure reason for running a periodic exam online
     /// (Circular 09 Art. 6.3), audited.
     pub async fn set_exam_force_majeure(

@@ -89,3 +89,7 @@ exams-students = Attempts
 exams-mean = Mean (in items)
 exams-distractors = Options (all, upper, lower)
 exams-paper = Paper versions (4 codes, Word)
+exams-settings = Exam settings
+exams-settings-save = Save settings
+exams-settings-locked = The students' papers were generated at publication, so the shuffles and the kind of exam can no longer change.
+exams-settings-running = A new closing time and duration also apply to attempts in progress (deadline = start + duration + extra time, no later than closing).

@@ -89,3 +89,7 @@ exams-students = Số bài
 exams-mean = Điểm trung bình (theo số câu)
 exams-distractors = Phương án (tổng, nhóm cao, nhóm thấp)
 exams-paper = In đề giấy (4 mã đề, Word)
+exams-settings = Cài đặt bài kiểm tra
+exams-settings-save = Lưu cài đặt
+exams-settings-locked = Đề của học sinh đã được tạo khi công bố nên không đổi được cách trộn câu, trộn phương án và loại bài kiểm tra.
+exams-settings-running = Thời gian đóng và thời lượng mới áp dụng cho cả những bài đang làm (giờ nộp = lúc bắt đầu + thời lượng + thời gian cộng thêm, không quá giờ đóng).

@@ -47,6 +47,7 @@ pub fn router() -> Router<AppState> {
         .route("/courses/{id}/exams/sample-bank", post(sample_bank))
         .route("/exams/{id}", get(exam_page))
         .route("/exams/{id}/publish", post(publish))
+        .route("/exams/{id}/settings", post(edit_settings))
         .route("/exams/{id}/force-majeure", post(force_majeure))
         .route("/exams/{id}/start", post(start))
         .route("/exams/{id}/results", get(results))
@@ -938,53 +939,7 @@ async fn create(
             msg.join("; ")
         )));
     }
-    let opens_at = parse_local(field(&f, "opens"), "Thời gian mở")?;
-    let closes_at = parse_local(field(&f, "closes"), "Thời gian đóng")?;
-    if closes_at <= opens_at {
-        return Err(WebError::BadRequest(
-            "Thời gian đóng phải sau thời gian mở.".into(),
-        ));
-    }
-    let num = |k: &str, label: &str, lo: i64, hi: i64| -> WebResult<i64> {
-        let v: i64 = field(&f, k)
-            .parse()
-            .map_err(|_| WebError::BadRequest(format!("{label} phải là số.")))?;
-        if v < lo || v > hi {
-            return Err(WebError::BadRequest(format!(
-                "{label} phải từ {lo} đến {hi}."
-            )));
-        }
-        Ok(v)
-    };
-    let duration_min = num("duration", "Thời gian làm bài (phút)", 1, 600)?;
-    let attempts_allowed = num("attempts", "Số lần làm bài", 1, 10)?;
-    let ip_ranges = field(&f, "ip_ranges");
-    parse_ranges(ip_ranges).map_err(WebError::BadRequest)?;
-    let pick = |k: &str, allowed: &[&'static str]| -> &'static str {
-        let v = field(&f, k);
-        allowed
-            .iter()
-            .find(|a| **a == v)
-            .copied()
-            .unwrap_or(allowed[0])
-    };
-    let settings = ExamSettings {
-        title: title.to_owned(),
-        mode: mode.into(),
-        spec,
-        opens_at,
-        closes_at,
-        duration_min,
-        attempts_allowed,
-        access_code: field(&f, "access_code").chars().take(50).collect(),
-        ip_ranges: ip_ranges.to_owned(),
-        shuffle_questions: !field(&f, "shuffle_questions").is_empty(),
-        shuffle_options: !field(&f, "shuffle_options").is_empty(),
-        one_per_page: field(&f, "layout") == "one",
-        score_release: pick("score_release", &["immediately", "after_close"]).into(),
-        answer_release: pick("answer_release", &["never", "after_close"]).into(),
-        kind: pick("kind", &["regular", "periodic"]).into(),
-    };
+    let settings = settings_from_form(&f, title, mode, spec)?;
     let paper_json = serde_json::to_string(&paper).map_err(|e| WebError::Internal(e.into()))?;
     let eid = state
         .db
@@ -999,6 +954,62 @@ async fn create(
         )
         .await?;
     Ok(Redirect::to(&format!("/exams/{eid}")).into_response())
+}
+
+/// The settings a teacher fills in, checked; errors name the field.
+fn settings_from_form(
+    f: &[(String, String)],
+    title: &str,
+    mode: &str,
+    spec: String,
+) -> WebResult<ExamSettings> {
+    let opens_at = parse_local(field(f, "opens"), "Thời gian mở")?;
+    let closes_at = parse_local(field(f, "closes"), "Thời gian đóng")?;
+    if closes_at <= opens_at {
+        return Err(WebError::BadRequest(
+            "Thời gian đóng phải sau thời gian mở.".into(),
+        ));
+    }
+    let num = |k: &str, label: &str, lo: i64, hi: i64| -> WebResult<i64> {
+        let v: i64 = field(f, k)
+            .parse()
+            .map_err(|_| WebError::BadRequest(format!("{label} phải là số.")))?;
+        if v < lo || v > hi {
+            return Err(WebError::BadRequest(format!(
+                "{label} phải từ {lo} đến {hi}."
+            )));
+        }
+        Ok(v)
+    };
+    let duration_min = num("duration", "Thời gian làm bài (phút)", 1, 600)?;
+    let attempts_allowed = num("attempts", "Số lần làm bài", 1, 10)?;
+    let ip_ranges = field(f, "ip_ranges");
+    parse_ranges(ip_ranges).map_err(WebError::BadRequest)?;
+    let pick = |k: &str, allowed: &[&'static str]| -> &'static str {
+        let v = field(f, k);
+        allowed
+            .iter()
+            .find(|a| **a == v)
+            .copied()
+            .unwrap_or(allowed[0])
+    };
+    Ok(ExamSettings {
+        title: title.to_owned(),
+        mode: mode.into(),
+        spec,
+        opens_at,
+        closes_at,
+        duration_min,
+        attempts_allowed,
+        access_code: field(f, "access_code").chars().take(50).collect(),
+        ip_ranges: ip_ranges.to_owned(),
+        shuffle_questions: !field(f, "shuffle_questions").is_empty(),
+        shuffle_options: !field(f, "shuffle_options").is_empty(),
+        one_per_page: field(f, "layout") == "one",
+        score_release: pick("score_release", &["immediately", "after_close"]).into(),
+        answer_release: pick("answer_release", &["never", "after_close"]).into(),
+        kind: pick("kind", &["regular", "periodic"]).into(),
+    })
 }
 
 // ----- exam page, publish, force majeure -----
@@ -1017,6 +1028,8 @@ struct ExamPage {
     again: bool,
     opens: String,
     closes: String,
+    opens_input: String,
+    closes_input: String,
     fm_at: String,
 }
 
@@ -1078,6 +1091,8 @@ async fn exam_page(
         ctx: Ctx::new(&s, title),
         opens: format_ms(e.settings.opens_at),
         closes: format_ms(e.settings.closes_at),
+        opens_input: local_input(e.settings.opens_at),
+        closes_input: local_input(e.settings.closes_at),
         fm_at: e.force_majeure_at.map(format_ms).unwrap_or_default(),
         course,
         e,
@@ -1089,6 +1104,32 @@ async fn exam_page(
         again,
     })?
     .into_response())
+}
+
+/// The teacher changes an exam's settings (audited). Once published, its shuffles and kind
+/// stay: the students' papers were generated with them.
+async fn edit_settings(
+    State(state): State<AppState>,
+    s: Session,
+    Path(id): Path<Id>,
+    Form(f): Form<Vec<(String, String)>>,
+) -> WebResult<Response> {
+    let (e, _, access) = exam_for(&state, &s, id).await?;
+    require_teach(&access)?;
+    let title = field(&f, "title");
+    if title.is_empty() || title.chars().count() > 200 {
+        return Err(WebError::BadRequest(
+            "Chưa nhập tên bài kiểm tra (tối đa 200 ký tự).".into(),
+        ));
+    }
+    let mut new = settings_from_form(&f, title, &e.settings.mode, e.settings.spec.clone())?;
+    if e.status == "published" {
+        new.shuffle_questions = e.settings.shuffle_questions;
+        new.shuffle_options = e.settings.shuffle_options;
+        new.kind = e.settings.kind.clone();
+    }
+    state.db.update_exam_settings(&e, &new, s.user.id).await?;
+    Ok(Redirect::to(&format!("/exams/{id}")).into_response())
 }
 
 async fn publish(

@@ -845,3 +845,105 @@ async fn every_acknowledged_answer_survives_a_crash() {
     assert!(answers[0].response.contains(&format!("bản {acked}")));
     task2.abort();
 }
+
+#[tokio::test]
+async fn settings_change_is_audited_moves_running_deadlines_and_keeps_published_shuffles() {
+    let app = TestApp::spawn().await;
+    let st = setup(&app).await;
+    let gv = app.login("gv.toan").await;
+    let exam = published(&app, &gv, &st, &[]).await;
+    let eid: domain::Id = exam.trim_start_matches("/exams/").parse().unwrap();
+    let hs = app.login("hs.demo").await;
+    let attempt = location(&start(&app, &hs, &exam, "").await);
+    let aid = attempt.trim_start_matches("/attempts/").parse().unwrap();
+    let before = app.db.attempt(aid).await.unwrap();
+    let started = before.started_at.unwrap();
+
+    let now = db::now_ms();
+    let form = |title: &str, closes: i64, duration: &str| {
+        vec![
+            ("title".to_owned(), title.to_owned()),
+            ("opens".into(), local(now - 3_600_000)),
+            ("closes".into(), local(closes)),
+            ("duration".into(), duration.to_owned()),
+            ("attempts".into(), "2".into()),
+            ("access_code".into(), "".into()),
+            // Asking to stop shuffling a published exam changes nothing: papers exist.
+            ("layout".into(), "one".into()),
+        ]
+    };
+    // Bad input: named in Vietnamese, nothing changed.
+    let r = gv
+        .post(app.url(&format!("{exam}/settings")))
+        .form(&form("Kiểm tra 15 phút", now + 3_600_000, "0"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("Thời gian làm bài"));
+    let r = gv
+        .post(app.url(&format!("{exam}/settings")))
+        .form(&form("Kiểm tra 15 phút", now - 7_200_000, "15"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("Thời gian đóng"));
+    assert_eq!(app.db.exam(eid).await.unwrap().settings.duration_min, 15);
+
+    // A student may not change it.
+    let r = hs
+        .post(app.url(&format!("{exam}/settings")))
+        .form(&form("Đổi tên", now + 3_600_000, "60"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+
+    // Twenty minutes instead of fifteen, for everyone — the running attempt included.
+    let r = gv
+        .post(app.url(&format!("{exam}/settings")))
+        .form(&form("Kiểm tra 20 phút", now + 3_600_000, "20"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
+    let e = app.db.exam(eid).await.unwrap();
+    assert_eq!(e.settings.title, "Kiểm tra 20 phút");
+    assert_eq!(e.settings.duration_min, 20);
+    assert_eq!(e.settings.attempts_allowed, 2);
+    assert!(e.settings.one_per_page);
+    assert!(e.settings.shuffle_questions && e.settings.shuffle_options);
+    let after = app.db.attempt(aid).await.unwrap();
+    assert_eq!(after.deadline_at, Some(started + 20 * 60_000));
+    // Closing earlier caps the running attempt's deadline.
+    let close = now + 5 * 60_000;
+    let r = gv
+        .post(app.url(&format!("{exam}/settings")))
+        .form(&form("Kiểm tra 20 phút", close, "20"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let capped = app.db.attempt(aid).await.unwrap().deadline_at.unwrap();
+    // datetime-local keeps minutes: the cap is the minute of `close`.
+    assert!(
+        capped <= close && capped > close - 60_000,
+        "{capped} vs {close}"
+    );
+
+    let school = app.db.school_by_code("37THCSGV").await.unwrap();
+    let log = app.db.audit_of_school(school.id, 50).await.unwrap();
+    let entry = log
+        .iter()
+        .find(|a| a.action == "exam.settings" && a.detail.contains("phút: 15 → 20"))
+        .expect("audited");
+    assert!(
+        entry
+            .detail
+            .contains("tên: Kiểm tra 15 phút → Kiểm tra 20 phút")
+    );
+    assert!(!entry.detail.contains("trộn câu"), "{}", entry.detail);
+    let page = app.get(&gv, &exam).await.text().await.unwrap();
+    assert!(page.contains("data-save-settings"));
+}
