@@ -490,8 +490,15 @@ fn p99(mut v: Vec<Duration>) -> f64 {
 /// `lophoc bench exam-storm`: N students start one 20-question exam together over real HTTP,
 /// save about 20 answers each and submit; prints one summary line. With `kill`, the server is a
 /// separate `lophoc serve` process that is killed with SIGKILL during the saves and restarted;
-/// clients resend what was not acknowledged, as the exam page's queue does.
-pub async fn exam_storm(students: usize, database_url: Option<String>, kill: bool) -> Result<()> {
+/// clients resend what was not acknowledged, as the exam page's queue does. With `rate` > 0 the
+/// saves are offered at that many per second (students answer at their own pace; nobody waits
+/// for a classmate's save), otherwise as fast as 256 connections can go.
+pub async fn exam_storm(
+    students: usize,
+    database_url: Option<String>,
+    kill: bool,
+    rate: f64,
+) -> Result<()> {
     let dir = tempfile_dir()?;
     let url = database_url
         .filter(|u| !u.is_empty())
@@ -702,22 +709,33 @@ pub async fn exam_storm(students: usize, database_url: Option<String>, kill: boo
         })
     });
     let mut tasks = Vec::new();
-    for (mut c, mine) in conns.into_iter().zip(per_worker.clone()) {
+    let nworkers = conns.len();
+    for (w, (mut c, mine)) in conns.into_iter().zip(per_worker.clone()).enumerate() {
         let acks = acks.clone();
         tasks.push(tokio::spawn(async move {
             let mut lat = Vec::new();
             let mut acked: Vec<(String, i64, i64)> = Vec::new();
+            let mut k = 0u64;
             for round in 0..20i64 {
                 for (tok, attempt) in &mine {
+                    // Paced: request k of worker w is due at (k·workers + w) / rate, and its
+                    // latency counts from then (no coordinated omission when the server lags).
+                    let due = if rate > 0.0 {
+                        let due = t1 + Duration::from_secs_f64((k * nworkers as u64 + w as u64) as f64 / rate);
+                        tokio::time::sleep_until(due.into()).await;
+                        due
+                    } else {
+                        Instant::now()
+                    };
+                    k += 1;
                     let item = round % 20;
                     let body = format!(
                         "{{\"item\":{item},\"response\":{{\"type\":\"single_choice\",\"value\":{}}},\"seq\":{},\"key\":\"{tok}-{round}\"}}",
                         round % 4,
                         round + 1
                     );
-                    let t = Instant::now();
                     let r = c.send_until(kill, "POST", &format!("{attempt}/answers"), tok, "application/json", body.as_bytes()).await?;
-                    lat.push(t.elapsed());
+                    lat.push(due.elapsed());
                     if r.status == 200 {
                         acked.push((attempt.clone(), item, round + 1));
                         acks.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -795,10 +813,15 @@ pub async fn exam_storm(students: usize, database_url: Option<String>, kill: boo
         }
     );
     println!(
-        "exam-storm: students={n} start_p99_ms={:.0} saves_per_s={:.0} save_p99_ms={:.0} submit_errors={submit_errors} lost_answers={lost}{}",
+        "exam-storm: students={n} start_p99_ms={:.0} saves_per_s={:.0} save_p99_ms={:.0} submit_errors={submit_errors} lost_answers={lost}{}{}",
         p99(start_lat),
         saves as f64 / save_secs.max(1e-9),
         p99(save_lat),
+        if rate > 0.0 {
+            format!(" offered_per_s={rate:.0}")
+        } else {
+            String::new()
+        },
         if kill { " server_killed=1" } else { "" },
     );
     db.close().await;

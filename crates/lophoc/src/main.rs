@@ -138,6 +138,9 @@ enum BenchWhat {
         /// of the way through the saves, then restart it: every acknowledged answer must survive.
         #[arg(long)]
         kill: bool,
+        /// Answer saves offered per second (0: as fast as the connections go).
+        #[arg(long, default_value_t = 3000.0)]
+        rate: f64,
     },
 }
 
@@ -276,8 +279,9 @@ async fn run(command: Command, mut config: Config) -> Result<()> {
                     students,
                     database_url,
                     kill,
+                    rate,
                 },
-        } => bench::exam_storm(students, database_url, kill).await,
+        } => bench::exam_storm(students, database_url, kill, rate).await,
         Command::Backup { file } => {
             if file.exists() {
                 bail!("{} đã tồn tại; hãy chọn tên tệp khác", file.display());
