@@ -48,6 +48,7 @@ pub fn router() -> Router<AppState> {
         .route("/exams/{id}", get(exam_page))
         .route("/exams/{id}/publish", post(publish))
         .route("/exams/{id}/settings", post(edit_settings))
+        .route("/exams/{id}/assets/{asset}", get(exam_asset))
         .route("/exams/{id}/force-majeure", post(force_majeure))
         .route("/exams/{id}/start", post(start))
         .route("/exams/{id}/results", get(results))
@@ -1106,6 +1107,36 @@ async fn exam_page(
     .into_response())
 }
 
+/// An image of the exam's questions, for whoever may see the exam (students only once it is
+/// published).
+async fn exam_asset(
+    State(state): State<AppState>,
+    s: Session,
+    headers: HeaderMap,
+    Path((id, asset)): Path<(Id, String)>,
+) -> WebResult<Response> {
+    let (e, _, access) = exam_for(&state, &s, id).await?;
+    if !access.teaches() && e.status != "published" && !is_principal(&s, e.school_id) {
+        return Err(WebError::Forbidden);
+    }
+    let bank = state.db.bank(e.school_id, e.bank_id).await?;
+    let found = state
+        .db
+        .bank_assets(&bank)
+        .await?
+        .into_iter()
+        .find(|a| a.asset_id == asset)
+        .ok_or(WebError::NotFound)?;
+    crate::files::serve(
+        &state,
+        &found.storage_key,
+        &found.content_type,
+        &asset,
+        &headers,
+    )
+    .await
+}
+
 /// The teacher changes an exam's settings (audited). Once published, its shuffles and kind
 /// stay: the students' papers were generated with them.
 async fn edit_settings(
@@ -1288,6 +1319,83 @@ struct Stmt {
     no: bool,
 }
 
+/// Question content (text with `$LaTeX$` and `{{img:ID}}`) as safe HTML: math through the
+/// same renderer as lesson materials, images from `img_base/ID`. Plain text — most content —
+/// skips the Markdown pass, since a paper of forty items is rendered on every reload.
+pub fn content_html(c: &exam::model::Content, img_base: &str) -> String {
+    use exam::model::Segment;
+    let raw = c.as_str();
+    if !raw.contains('$') && !raw.contains("{{img:") {
+        let mut out = String::with_capacity(raw.len() + 16);
+        for ch in raw.chars() {
+            match ch {
+                '&' => out.push_str("&amp;"),
+                '<' => out.push_str("&lt;"),
+                '>' => out.push_str("&gt;"),
+                '"' => out.push_str("&quot;"),
+                '\'' => out.push_str("&#39;"),
+                c => out.push(c),
+            }
+        }
+        return out;
+    }
+    // Images are put back after the sanitizer (which keeps lesson materials free of images):
+    // a private-use placeholder marks each one, and only checked ids become a URL.
+    const OPEN: char = '\u{E000}';
+    const CLOSE: char = '\u{E001}';
+    let mut md = String::with_capacity(raw.len() * 2);
+    let mut images: Vec<&str> = Vec::new();
+    for seg in c.segments() {
+        match seg {
+            Segment::Text(t) => {
+                for ch in t.chars() {
+                    match ch {
+                        '\n' => md.push_str("  \n"),
+                        OPEN | CLOSE => {}
+                        c if c.is_ascii_punctuation() => {
+                            md.push('\\');
+                            md.push(c);
+                        }
+                        c => md.push(c),
+                    }
+                }
+            }
+            Segment::Math(m) => {
+                md.push('$');
+                md.push_str(m);
+                md.push('$');
+            }
+            Segment::Image(id) => {
+                // Ids come from the imported package; anything odd is not turned into a URL.
+                if !id.is_empty()
+                    && id.len() <= 100
+                    && id
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+                {
+                    md.push(OPEN);
+                    md.push_str(&images.len().to_string());
+                    md.push(CLOSE);
+                    images.push(id);
+                }
+            }
+        }
+    }
+    let mut html = crate::rich::render(&md);
+    for (n, id) in images.iter().enumerate() {
+        html = html.replace(
+            &format!("{OPEN}{n}{CLOSE}"),
+            &format!("<img src=\"{img_base}/{id}\" alt=\"\" loading=\"lazy\" class=\"q-img\">"),
+        );
+    }
+    // One paragraph becomes inline content (it sits inside labels).
+    let t = html.trim();
+    match t.strip_prefix("<p>").and_then(|r| r.strip_suffix("</p>")) {
+        Some(inner) if !inner.contains("<p>") => inner.to_owned(),
+        _ => t.to_owned(),
+    }
+}
+
 /// One displayed item.
 struct ItemView {
     index: usize,
@@ -1303,11 +1411,22 @@ struct ItemView {
     key: String,
 }
 
+/// Whether any displayed item has a formula, so the page links `math.css`.
+fn views_have_math(views: &[ItemView]) -> bool {
+    use crate::rich::has_math;
+    views.iter().any(|v| {
+        has_math(&v.stem)
+            || v.options.iter().any(|o| has_math(&o.text))
+            || v.statements.iter().any(|st| has_math(&st.text))
+    })
+}
+
 fn item_views(
     items: &[VariantItem],
     answers: &[db::exams::Answer],
     paper: Option<&Exam>,
     per: &[Option<f64>],
+    img_base: &str,
 ) -> Vec<ItemView> {
     let by: HashMap<i64, (&db::exams::Answer, Option<Answer>)> = answers
         .iter()
@@ -1324,7 +1443,7 @@ fn item_views(
                 index: i,
                 number: i + 1,
                 kind: kind_code(&q.kind),
-                stem: q.stem.as_str().to_owned(),
+                stem: content_html(&q.stem, img_base),
                 options: Vec::new(),
                 statements: Vec::new(),
                 text: String::new(),
@@ -1377,7 +1496,7 @@ fn item_views(
                         .map(|(d, o)| Opt {
                             value: d,
                             letter: exam::model::option_letter(d),
-                            text: o.as_str().to_owned(),
+                            text: content_html(o, img_base),
                             checked: match resp {
                                 Some(Answer::SingleChoice(c)) => *c == d,
                                 Some(Answer::MultipleResponse(cs)) => cs.contains(&d),
@@ -1398,7 +1517,7 @@ fn item_views(
                             Stmt {
                                 index: j,
                                 letter: (b'a' + j as u8) as char,
-                                text: st.text.as_str().to_owned(),
+                                text: content_html(&st.text, img_base),
                                 yes: a == Some(true),
                                 no: a == Some(false),
                             }
@@ -1430,6 +1549,7 @@ struct TakePage {
     items: Vec<ItemView>,
     deadline: i64,
     server_now: i64,
+    math: bool,
 }
 
 #[derive(Template)]
@@ -1438,6 +1558,7 @@ struct ResultPage {
     ctx: Ctx,
     e: ExamRow,
     a: Attempt,
+    math: bool,
     items: Vec<ItemView>,
     show_score: bool,
     show_key: bool,
@@ -1482,10 +1603,17 @@ async fn attempt_page(
             let ip = a.ip.clone();
             watch(&state, a.id, &h, &s.token_hash, &ip).await;
         }
-        let views = item_views(&items, &answers, None, &[]);
+        let views = item_views(
+            &items,
+            &answers,
+            None,
+            &[],
+            &format!("/exams/{}/assets", e.id),
+        );
         let deadline = a.deadline_at.unwrap_or(a.closes_at);
         return Ok(render(&TakePage {
             ctx: Ctx::new(&s, e.settings.title.clone()),
+            math: views_have_math(&views),
             items: views,
             deadline,
             server_now: now(),
@@ -1503,6 +1631,7 @@ async fn attempt_page(
         &answers,
         show_key.then_some(&paper),
         if show_score { &per } else { &[] },
+        &format!("/exams/{}/assets", e.id),
     );
     let manual = manual_of(&a);
     let rubrics = if owner {
@@ -1541,6 +1670,7 @@ async fn attempt_page(
         score: a.score_e4.map(points).unwrap_or_else(|| "—".into()),
         max: a.max_e4.map(points).unwrap_or_else(|| "—".into()),
         submitted: a.submitted_at.map(format_ms).unwrap_or_default(),
+        math: views_have_math(&views),
         items: views,
         show_score,
         show_key,
@@ -2384,6 +2514,31 @@ async fn exam_js(headers: HeaderMap) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn question_content_is_escaped_and_shows_images_and_math() {
+        use exam::model::Content;
+        let plain = content_html(&Content::new("a < b & \"c\""), "/x");
+        assert_eq!(plain, "a &lt; b &amp; &quot;c&quot;");
+        // Markdown has no say in question text: stars and list numbers stay as typed.
+        let md = content_html(
+            &Content::new("1. *đậm* $x^2$ <script>alert(1)</script>"),
+            "/x",
+        );
+        assert!(md.contains("1. *đậm*"), "{md}");
+        assert!(!md.contains("<script"), "{md}");
+        assert!(
+            md.contains("<math") && md.contains("<msup>"),
+            "math is MathML: {md}"
+        );
+        let img = content_html(&Content::new("Hình: {{img:image1.png}}"), "/exams/7/assets");
+        assert!(
+            img.contains("<img src=\"/exams/7/assets/image1.png\""),
+            "{img}"
+        );
+        let odd = content_html(&Content::new("{{img:../../secret}} $1$"), "/exams/7/assets");
+        assert!(!odd.contains("<img"), "{odd}");
+    }
 
     #[test]
     fn cidr_ranges() {

@@ -4,7 +4,7 @@
 use crate::harness::{TestApp, location};
 use exam::model::{Content, Exam, Question, QuestionKind, Section};
 
-async fn create_bank(
+pub(crate) async fn create_bank(
     app: &TestApp,
     c: &reqwest::Client,
     school: &str,
@@ -21,7 +21,7 @@ async fn create_bank(
     location(&r).rsplit('/').next().unwrap().to_owned()
 }
 
-async fn upload(
+pub(crate) async fn upload(
     app: &TestApp,
     c: &reqwest::Client,
     school: &str,
@@ -50,7 +50,7 @@ fn token(html: &str) -> String {
     html[start..start + html[start..].find('"').unwrap()].to_owned()
 }
 
-async fn confirm(
+pub(crate) async fn confirm(
     app: &TestApp,
     c: &reqwest::Client,
     school: &str,

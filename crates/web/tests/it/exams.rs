@@ -947,3 +947,94 @@ async fn settings_change_is_audited_moves_running_deadlines_and_keeps_published_
     let page = app.get(&gv, &exam).await.text().await.unwrap();
     assert!(page.contains("data-save-settings"));
 }
+
+#[tokio::test]
+async fn images_and_formulas_of_imported_questions_reach_the_students_paper() {
+    let app = TestApp::spawn().await;
+    let st = setup(&app).await;
+    let school = app
+        .db
+        .school_by_code("37THCSGV")
+        .await
+        .unwrap()
+        .id
+        .to_string();
+    let gv = app.login("gv.toan").await;
+    // A Word file with a picture and a formula in the stem, as the docx writer makes it.
+    let png = {
+        let mut v = b"\x89PNG\r\n\x1a\n".to_vec();
+        v.extend_from_slice(&[0, 0, 0, 13]);
+        v.extend_from_slice(b"IHDR");
+        v.extend_from_slice(&[
+            0, 0, 0, 1, 0, 0, 0, 1, 8, 2, 0, 0, 0, 0x90, 0x77, 0x53, 0xde,
+        ]);
+        v.extend_from_slice(&[0, 0, 0, 0]);
+        v.extend_from_slice(b"IEND");
+        v.extend_from_slice(&[0xae, 0x42, 0x60, 0x82]);
+        v
+    };
+    let q = Question::new(
+        "Quan sát hình {{img:tamgiac.png}} và tính $\\frac{1}{2} + \\frac{1}{3}$.",
+        QuestionKind::SingleChoice {
+            options: ["$\\frac{5}{6}$", "$\\frac{2}{5}$", "1", "0"]
+                .iter()
+                .map(|o| exam::model::Content::new(*o))
+                .collect(),
+            key: Some(0),
+        },
+    );
+    let paper = exam::model::Exam {
+        sections: vec![exam::model::Section {
+            title: String::new(),
+            questions: vec![q],
+        }],
+        assets: vec![exam::model::Asset {
+            id: "tamgiac.png".into(),
+            mime: "image/png".into(),
+            bytes: png.clone(),
+        }],
+        ..exam::model::Exam::default()
+    };
+    let bank = crate::banks::create_bank(&app, &gv, &school, "Hình học", "personal").await;
+    let (status, html) = crate::banks::upload(
+        &app,
+        &gv,
+        &school,
+        &bank,
+        "hinh.docx",
+        exam::docx::export_docx(&paper),
+    )
+    .await;
+    assert_eq!(status, 200, "{html}");
+    let r = crate::banks::confirm(&app, &gv, &school, &bank, &html, "hinh.docx", false).await;
+    assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
+    let st2 = Setup {
+        course: st.course.clone(),
+        bank,
+    };
+    let exam = published(&app, &gv, &st2, &[]).await;
+    let hs = app.login("hs.demo").await;
+    let attempt = location(&start(&app, &hs, &exam, "").await);
+    let page = app.get(&hs, &attempt).await.text().await.unwrap();
+    assert!(page.contains("<mfrac>"), "formulas are MathML");
+    assert!(page.contains("/static/math.css"));
+    let src_at = page
+        .find(&format!("src=\"{exam}/assets/"))
+        .expect("the picture");
+    let src = &page[src_at + 5..];
+    let src = &src[..src.find('"').unwrap()];
+    let r = app.get(&hs, src).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "image/png");
+    assert_eq!(r.bytes().await.unwrap().to_vec(), png);
+    // A student of another class sees neither the exam nor its pictures.
+    let (_, other) = other_students(&app).await;
+    let o = app.login(&other).await;
+    assert_eq!(app.get(&o, src).await.status(), 403);
+    assert_eq!(
+        app.get(&hs, &format!("{exam}/assets/nothing.png"))
+            .await
+            .status(),
+        404
+    );
+}
