@@ -6,7 +6,15 @@
 //! (joins and leaves for attendance, finished recordings, closed polls) comes back as
 //! [`LiveEvent`]s for the web layer to persist.
 
+#![forbid(unsafe_code)]
+
+mod net;
 pub mod proto;
+pub mod record;
+pub mod room;
+mod server;
+pub mod sfu;
+pub mod testclient;
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -144,4 +152,179 @@ pub struct Connection {
     pub tx: tokio::sync::mpsc::Sender<proto::ClientMsg>,
     /// Messages to the browser.
     pub rx: tokio::sync::mpsc::Receiver<proto::ServerMsg>,
+}
+
+/// Messages queued for one browser before it counts as not keeping up.
+const SERVER_QUEUE: usize = 1024;
+/// Messages queued from one browser.
+const CLIENT_QUEUE: usize = 64;
+/// Commands queued for the media loop.
+const COMMAND_QUEUE: usize = 4096;
+
+struct Inner {
+    cmds: tokio::sync::mpsc::Sender<server::Cmd>,
+    udp: SocketAddr,
+    tcp: Option<SocketAddr>,
+    stats: std::sync::Arc<server::Stats>,
+}
+
+/// The media server: a cheap clonable handle to the media loop.
+#[derive(Clone)]
+pub struct Live {
+    inner: std::sync::Arc<Inner>,
+}
+
+/// Counters of the media server (for load reports and the benchmark).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LiveStats {
+    /// People connected now, all rooms.
+    pub participants: usize,
+    /// Rooms open.
+    pub rooms: usize,
+    /// Media frames written to subscribers since the start.
+    pub forwarded_frames: u64,
+    /// Tracks being sent to subscribers now.
+    pub down_tracks: usize,
+    /// Datagrams dropped by the per-peer rate limit since the start.
+    pub dropped_packets: u64,
+}
+
+impl Live {
+    /// Binds the UDP socket (and TCP listener) and spawns the media loop on the current tokio runtime.
+    /// Must be called inside a tokio runtime; it is NOT async (the web App::build is sync).
+    pub fn start(
+        cfg: LiveConfig,
+    ) -> std::io::Result<(Live, tokio::sync::mpsc::UnboundedReceiver<LiveEvent>)> {
+        let udp = std::net::UdpSocket::bind(cfg.udp)?;
+        udp.set_nonblocking(true)?;
+        let udp = tokio::net::UdpSocket::from_std(udp)?;
+        let udp_addr = udp.local_addr()?;
+        let tcp = match cfg.tcp {
+            Some(addr) => {
+                let l = std::net::TcpListener::bind(addr)?;
+                l.set_nonblocking(true)?;
+                Some(tokio::net::TcpListener::from_std(l)?)
+            }
+            None => None,
+        };
+        let tcp_addr = tcp.as_ref().map(|l| l.local_addr()).transpose()?;
+        let announced = net::announce(&cfg.announce, udp_addr);
+        let mut setup = sfu::Setup::new();
+        for ip in &announced {
+            let c = str0m::Candidate::host(SocketAddr::new(*ip, udp_addr.port()), "udp");
+            setup.candidates.extend(c.ok());
+            if let Some(t) = tcp_addr {
+                let c = str0m::Candidate::builder()
+                    .tcp()
+                    .host(SocketAddr::new(*ip, t.port()))
+                    .tcptype(str0m::net::TcpType::Passive)
+                    .build();
+                setup.candidates.extend(c.ok());
+            }
+        }
+        tracing::info!(
+            "live: media server on udp {udp_addr}, tcp {tcp_addr:?}, announcing {announced:?}"
+        );
+        let (events_tx, events_rx) = tokio::sync::mpsc::unbounded_channel();
+        let (cmds, cmds_rx) = tokio::sync::mpsc::channel(COMMAND_QUEUE);
+        let stats = std::sync::Arc::new(server::Stats::default());
+        let core = server::Core::new(cfg, setup, events_tx, stats.clone());
+        tokio::spawn(net::run(core, udp, tcp, announced, cmds_rx));
+        let inner = Inner {
+            cmds,
+            udp: udp_addr,
+            tcp: tcp_addr,
+            stats,
+        };
+        Ok((
+            Live {
+                inner: std::sync::Arc::new(inner),
+            },
+            events_rx,
+        ))
+    }
+
+    /// The bound UDP address.
+    pub fn udp_addr(&self) -> SocketAddr {
+        self.inner.udp
+    }
+
+    /// The bound ICE-TCP address, if ICE-TCP is on.
+    pub fn tcp_addr(&self) -> Option<SocketAddr> {
+        self.inner.tcp
+    }
+
+    /// Joins `who` to the room (created on first join). A second connection of the same user replaces the first
+    /// (that is how a reconnection after a blip resumes: same place in the hand queue, same permissions, no new visit).
+    /// The first message on `rx` is ServerMsg::Welcome.
+    pub async fn connect(&self, room: RoomSpec, who: Participant) -> Result<Connection, JoinError> {
+        let (tx, rx) = tokio::sync::mpsc::channel(SERVER_QUEUE);
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let cmd = server::Cmd::Connect {
+            spec: room,
+            who,
+            tx,
+            reply,
+        };
+        self.inner
+            .cmds
+            .send(cmd)
+            .await
+            .map_err(|_| JoinError::Closed)?;
+        let conn = answer.await.map_err(|_| JoinError::Closed)??;
+        let (client_tx, mut client_rx) = tokio::sync::mpsc::channel(CLIENT_QUEUE);
+        let cmds = self.inner.cmds.clone();
+        tokio::spawn(async move {
+            while let Some(msg) = client_rx.recv().await {
+                if cmds.send(server::Cmd::Msg(conn, msg)).await.is_err() {
+                    return;
+                }
+            }
+            let _ = cmds.send(server::Cmd::Dropped(conn)).await;
+        });
+        Ok(Connection { tx: client_tx, rx })
+    }
+
+    /// People connected across all rooms (the node's load, for placing new rooms).
+    pub fn participants(&self) -> usize {
+        self.inner
+            .stats
+            .participants
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Rooms currently open.
+    pub fn rooms(&self) -> usize {
+        self.inner
+            .stats
+            .rooms
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Counters of the media server.
+    pub fn stats(&self) -> LiveStats {
+        use std::sync::atomic::Ordering::Relaxed;
+        let s = &self.inner.stats;
+        LiveStats {
+            participants: s.participants.load(Relaxed),
+            rooms: s.rooms.load(Relaxed),
+            forwarded_frames: s.forwarded.load(Relaxed),
+            down_tracks: s.down_tracks.load(Relaxed),
+            dropped_packets: s.dropped.load(Relaxed),
+        }
+    }
+
+    /// Ends a room: everyone gets disconnected, Left events are emitted, a running recording is finished.
+    pub async fn close_room(&self, room: uuid::Uuid) {
+        let (done, wait) = tokio::sync::oneshot::channel();
+        if self
+            .inner
+            .cmds
+            .send(server::Cmd::CloseRoom(room, done))
+            .await
+            .is_ok()
+        {
+            let _ = wait.await;
+        }
+    }
 }

@@ -1,0 +1,777 @@
+//! One str0m [`Rtc`] per connection and the per-subscriber forwarding decisions of the SFU.
+//!
+//! Sans-I/O like str0m itself: everything takes the time as an argument, network output is
+//! collected as [`Transmit`]s for the socket loop, events are returned to the caller (the
+//! room core in `server.rs`), which routes media between the peers of a room.
+//!
+//! We use str0m's frame-level API (`Event::MediaData` in, `Writer::write` out) rather than
+//! RTP mode: str0m then owns sequence numbers, RTX/NACK, pacing and packetization of every
+//! outgoing stream, so switching a subscriber between simulcast layers is just writing frames
+//! of another layer (we only rebase the RTP time), and the recorder gets whole VP8 frames and
+//! Opus packets for free. RTP mode would save one depacketize/packetize per hop, but a class
+//! (one teacher to 40 students) is dominated by SRTP and the socket, not by packetization.
+
+use crate::proto::{Quality, TrackInfo};
+use crate::room::ConnId;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use str0m::bwe::Bitrate;
+use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
+use str0m::config::{CryptoProvider, DtlsCert};
+use str0m::format::{Codec, FormatParams};
+use str0m::media::{
+    Direction, Frequency, KeyframeRequestKind, MediaData, MediaKind, MediaTime, Mid, Rid,
+};
+use str0m::net::Transmit;
+use str0m::{Candidate, Event, Input, Output, Rtc, RtcError};
+use uuid::Uuid;
+
+/// Packets per second a peer may send us before we drop the excess.
+pub const INGRESS_PACKETS_PER_SEC: f64 = 2000.0;
+/// Burst of packets allowed above the steady rate (a screen-share keyframe).
+pub const INGRESS_BURST: f64 = 4000.0;
+/// The bandwidth estimate a subscriber starts from (enough for the lowest layer).
+pub const INITIAL_BWE: Bitrate = Bitrate::kbps(500);
+/// Minimum time between two keyframe requests for the same layer.
+const KEYFRAME_INTERVAL: Duration = Duration::from_millis(500);
+/// A simulcast layer silent for longer than this is considered gone.
+const LAYER_TIMEOUT: Duration = Duration::from_millis(1500);
+
+/// What a published track carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Source {
+    /// The microphone.
+    Mic,
+    /// The camera.
+    Camera,
+    /// A shared screen (teacher).
+    Screen,
+}
+
+impl Source {
+    /// The protocol name (`mic`, `camera`, `screen`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Mic => "mic",
+            Self::Camera => "camera",
+            Self::Screen => "screen",
+        }
+    }
+
+    /// Audio or video.
+    pub fn kind(self) -> MediaKind {
+        if self == Self::Mic {
+            MediaKind::Audio
+        } else {
+            MediaKind::Video
+        }
+    }
+}
+
+/// Shared settings for new peers: one DTLS certificate for the whole server (generating a key
+/// per connection would cost milliseconds each) and the host candidates we announce.
+pub struct Setup {
+    /// Crypto provider (aws-lc-rs).
+    pub crypto: Arc<CryptoProvider>,
+    /// The server's DTLS certificate.
+    pub cert: DtlsCert,
+    /// Host candidates (UDP, and passive TCP).
+    pub candidates: Vec<Candidate>,
+}
+
+impl Setup {
+    /// A provider and a fresh certificate; candidates are added by the caller.
+    pub fn new() -> Self {
+        let crypto = Arc::new(str0m::crypto::from_feature_flags());
+        let cert = crypto
+            .dtls_provider
+            .generate_certificate()
+            .expect("aws-lc-rs generates DTLS certificates");
+        Self {
+            crypto,
+            cert,
+            candidates: Vec::new(),
+        }
+    }
+
+    /// A new ICE-lite Rtc for Opus and VP8 with bandwidth estimation, knowing our candidates.
+    pub fn rtc(&self, now: Instant) -> Rtc {
+        let mut config = Rtc::builder()
+            .set_ice_lite(true)
+            .set_crypto_provider(self.crypto.clone())
+            .set_dtls_cert(self.cert.clone())
+            .clear_codecs()
+            .enable_vp8(true)
+            .enable_bwe(Some(INITIAL_BWE));
+        // Opus with in-band FEC (lost packets concealed from the next one) and DTX (no packets
+        // in silences: most of a class is one person talking).
+        config.codec_config().add_config(
+            111.into(),
+            None,
+            Codec::Opus,
+            Frequency::FORTY_EIGHT_KHZ,
+            Some(2),
+            FormatParams {
+                min_p_time: Some(10),
+                use_inband_fec: Some(true),
+                use_dtx: Some(true),
+                ..Default::default()
+            },
+        );
+        let mut rtc = config.build(now);
+        for c in &self.candidates {
+            rtc.add_local_candidate(c.clone());
+        }
+        rtc
+    }
+}
+
+impl Default for Setup {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// A token bucket: a steady rate with a burst allowance.
+#[derive(Debug)]
+pub struct Bucket {
+    tokens: f64,
+    at: Instant,
+    rate: f64,
+    burst: f64,
+}
+
+impl Bucket {
+    /// A full bucket.
+    pub fn new(rate: f64, burst: f64, now: Instant) -> Self {
+        Self {
+            tokens: burst,
+            at: now,
+            rate,
+            burst,
+        }
+    }
+
+    /// Takes one token if there is one.
+    pub fn take(&mut self, now: Instant) -> bool {
+        let dt = now.saturating_duration_since(self.at).as_secs_f64();
+        self.at = now.max(self.at);
+        self.tokens = (self.tokens + dt * self.rate).min(self.burst);
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// A track the browser sends us.
+#[derive(Debug)]
+pub struct InTrack {
+    /// Its mid in the publisher's session.
+    pub mid: Mid,
+    /// Audio or video.
+    pub kind: MediaKind,
+    /// What it carries (by its order in the offer); `None` for extra m-lines we ignore.
+    pub source: Option<Source>,
+    /// Simulcast layers seen, with when their last frame came.
+    layers: Vec<(Option<Rid>, Instant)>,
+    last_keyframe_request: Vec<(Option<Rid>, Instant)>,
+    /// Media has flowed at least once (subscribers then get an m-line for it).
+    pub started: bool,
+}
+
+impl InTrack {
+    fn saw(&mut self, rid: Option<Rid>, now: Instant) {
+        match self.layers.iter_mut().find(|(r, _)| *r == rid) {
+            Some((_, t)) => *t = now,
+            None => self.layers.push((rid, now)),
+        }
+    }
+
+    /// Whether a keyframe request for this layer is due (and notes it as sent).
+    pub fn keyframe_due(&mut self, rid: Option<Rid>, now: Instant) -> bool {
+        match self
+            .last_keyframe_request
+            .iter_mut()
+            .find(|(r, _)| *r == rid)
+        {
+            Some((_, t)) if now.saturating_duration_since(*t) < KEYFRAME_INTERVAL => false,
+            Some((_, t)) => {
+                *t = now;
+                true
+            }
+            None => {
+                self.last_keyframe_request.push((rid, now));
+                true
+            }
+        }
+    }
+
+    /// Layers that delivered a frame recently.
+    pub fn live_layers(&self, now: Instant) -> impl Iterator<Item = Option<Rid>> + '_ {
+        self.layers
+            .iter()
+            .filter(move |(_, t)| now.saturating_duration_since(*t) < LAYER_TIMEOUT)
+            .map(|(r, _)| *r)
+    }
+}
+
+/// Negotiation state of a track we send to a subscriber.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutState {
+    /// Waiting to be offered.
+    ToOpen,
+    /// Offered, waiting for the answer.
+    Negotiating(Mid),
+    /// Negotiated: media flows.
+    Open(Mid),
+    /// The publisher is gone: to be removed in the next offer.
+    ToStop(Mid),
+    /// Removal offered.
+    NegotiatingStop(Mid),
+}
+
+impl OutState {
+    fn mid(self) -> Option<Mid> {
+        match self {
+            Self::ToOpen => None,
+            Self::Negotiating(m) | Self::Open(m) | Self::ToStop(m) | Self::NegotiatingStop(m) => {
+                Some(m)
+            }
+        }
+    }
+}
+
+/// A track we send to a subscriber: someone else's [`InTrack`].
+#[derive(Debug)]
+pub struct OutTrack {
+    /// The publisher's connection.
+    pub from: ConnId,
+    /// The publisher's account.
+    pub publisher: Uuid,
+    /// What it carries.
+    pub source: Source,
+    /// Negotiation state.
+    pub state: OutState,
+    /// The layer forwarded now (`None` inside: a stream without simulcast); nothing yet when
+    /// the outer option is `None` (video waits for a keyframe).
+    pub current: Option<Option<Rid>>,
+    /// Added to the publisher's RTP time so that a layer switch continues the time line.
+    offset: u64,
+    /// Last written time and when.
+    last: Option<(u64, Instant)>,
+    /// The publisher stopped before the removal could be offered.
+    stop_after: bool,
+}
+
+impl OutTrack {
+    /// The time to write for a frame, continuing the time line across layer switches.
+    fn time(&mut self, data: &MediaData, switching: bool) -> MediaTime {
+        let input = data.time.numer();
+        if switching {
+            self.offset = match self.last {
+                Some((last, at)) => {
+                    let hz = u64::from(data.time.denom());
+                    let elapsed =
+                        data.network_time.saturating_duration_since(at).as_micros() as u64 * hz
+                            / 1_000_000;
+                    last.wrapping_add(elapsed.max(1)).wrapping_sub(input)
+                }
+                None => 0,
+            };
+        }
+        let out = input.wrapping_add(self.offset);
+        self.last = Some((out, data.network_time));
+        MediaTime::new(out, data.time.frequency())
+    }
+}
+
+/// What a frame means for one subscriber's track.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Forward {
+    /// Write it.
+    Write,
+    /// Drop it.
+    Skip,
+    /// Drop it and ask the publisher for a keyframe of this layer (to start or switch).
+    NeedKeyframe(Option<Rid>),
+}
+
+/// The simulcast layer a subscriber should get.
+pub fn choose_layer(quality: Quality, bwe: Bitrate, live: &[Option<Rid>]) -> Option<Option<Rid>> {
+    if live.iter().all(Option::is_none) {
+        return live.first().copied();
+    }
+    let order: [&str; 3] = match quality {
+        Quality::AudioOnly => return None,
+        Quality::Low => ["q", "h", "f"],
+        Quality::Medium => ["h", "q", "f"],
+        Quality::Auto if bwe.as_u64() >= 1_500_000 => ["f", "h", "q"],
+        Quality::Auto if bwe.as_u64() >= 600_000 => ["h", "q", "f"],
+        Quality::Auto => ["q", "h", "f"],
+    };
+    order
+        .iter()
+        .map(|r| Some(Rid::from(*r)))
+        .find(|r| live.contains(r))
+}
+
+/// Decides what to do with a video frame of layer `rid` for a track whose target is `target`.
+pub fn forward_video(
+    out: &OutTrack,
+    rid: Option<Rid>,
+    keyframe: bool,
+    target: Option<Option<Rid>>,
+) -> Forward {
+    let Some(target) = target else {
+        return Forward::Skip;
+    };
+    if rid == target {
+        if out.current == Some(target) || keyframe {
+            Forward::Write
+        } else {
+            Forward::NeedKeyframe(target)
+        }
+    } else if out.current == Some(rid) {
+        // Keep the old layer going until the target's keyframe arrives.
+        Forward::Write
+    } else {
+        Forward::Skip
+    }
+}
+
+/// One browser's peer connection.
+pub struct Peer {
+    /// The str0m session.
+    pub rtc: Rtc,
+    /// Tracks the browser sends.
+    pub ins: Vec<InTrack>,
+    /// Tracks we send the browser.
+    pub outs: Vec<OutTrack>,
+    pending: Option<SdpPendingOffer>,
+    /// When str0m next wants a timeout.
+    pub next_timeout: Instant,
+    budget: Bucket,
+    /// The latest egress bandwidth estimate.
+    pub bwe: Bitrate,
+    /// The subscriber's preference.
+    pub quality: Quality,
+}
+
+impl Peer {
+    /// Accepts the browser's offer: a new session and its SDP answer.
+    pub fn accept(
+        setup: &Setup,
+        sdp: &str,
+        quality: Quality,
+        now: Instant,
+    ) -> Result<(Self, String), String> {
+        let offer = SdpOffer::from_sdp_string(sdp).map_err(|e| e.to_string())?;
+        let mut rtc = setup.rtc(now);
+        let answer = rtc
+            .sdp_api()
+            .accept_offer(offer)
+            .map_err(|e| e.to_string())?;
+        let mut peer = Self {
+            rtc,
+            ins: Vec::new(),
+            outs: Vec::new(),
+            pending: None,
+            next_timeout: now,
+            budget: Bucket::new(INGRESS_PACKETS_PER_SEC, INGRESS_BURST, now),
+            bwe: INITIAL_BWE,
+            quality,
+        };
+        peer.set_quality(quality);
+        Ok((peer, answer.to_sdp_string()))
+    }
+
+    /// Changes the subscriber's preference and what the bandwidth estimator aims for.
+    pub fn set_quality(&mut self, quality: Quality) {
+        self.quality = quality;
+        let desired = match quality {
+            Quality::AudioOnly => Bitrate::kbps(200),
+            Quality::Low => Bitrate::kbps(600),
+            Quality::Medium => Bitrate::kbps(1200),
+            Quality::Auto => Bitrate::kbps(2500),
+        };
+        self.rtc.bwe().set_bitrate(Bitrate::kbps(0), desired);
+    }
+
+    /// Feeds a datagram (one this peer [accepts](Rtc::accepts)); false when it was dropped by
+    /// the rate limit.
+    pub fn input(&mut self, now: Instant, input: Input<'_>) -> Result<bool, RtcError> {
+        if !self.budget.take(now) {
+            return Ok(false);
+        }
+        self.rtc.handle_input(input)?;
+        self.next_timeout = now;
+        Ok(true)
+    }
+
+    /// Drives time forward.
+    pub fn timeout(&mut self, now: Instant) -> Result<(), RtcError> {
+        self.rtc.handle_input(Input::Timeout(now))?;
+        self.next_timeout = now;
+        Ok(())
+    }
+
+    /// Polls str0m until its next timeout; transmits go to `tx`, events are returned.
+    pub fn poll(
+        &mut self,
+        tx: &mut Vec<Transmit>,
+        events: &mut Vec<Event>,
+    ) -> Result<(), RtcError> {
+        loop {
+            match self.rtc.poll_output()? {
+                Output::Timeout(t) => {
+                    self.next_timeout = t;
+                    return Ok(());
+                }
+                Output::Transmit(t) => tx.push(t),
+                Output::Event(Event::MediaAdded(added)) => self.add_in(added.mid, added.kind),
+                Output::Event(e) => events.push(e),
+            }
+        }
+    }
+
+    /// The browser's m-lines come in a fixed order: mic audio, camera video, screen video.
+    fn add_in(&mut self, mid: Mid, kind: MediaKind) {
+        if self.ins.iter().any(|t| t.mid == mid)
+            || self.outs.iter().any(|o| o.state.mid() == Some(mid))
+        {
+            return;
+        }
+        let same_kind = self.ins.iter().filter(|t| t.kind == kind).count();
+        let source = match (kind, same_kind) {
+            (MediaKind::Audio, 0) => Some(Source::Mic),
+            (MediaKind::Video, 0) => Some(Source::Camera),
+            (MediaKind::Video, 1) => Some(Source::Screen),
+            _ => None,
+        };
+        self.ins.push(InTrack {
+            mid,
+            kind,
+            source,
+            layers: Vec::new(),
+            last_keyframe_request: Vec::new(),
+            started: false,
+        });
+    }
+
+    /// The incoming track of a frame, noting its layer as alive.
+    pub fn in_track(&mut self, data: &MediaData, now: Instant) -> Option<&mut InTrack> {
+        let t = self.ins.iter_mut().find(|t| t.mid == data.mid)?;
+        t.saw(data.rid, now);
+        t.started = true;
+        Some(t)
+    }
+
+    /// Asks the browser for a keyframe of one of its tracks.
+    pub fn request_keyframe(&mut self, source: Source, rid: Option<Rid>, now: Instant) {
+        let Some(t) = self.ins.iter_mut().find(|t| t.source == Some(source)) else {
+            return;
+        };
+        if !t.keyframe_due(rid, now) {
+            return;
+        }
+        let mid = t.mid;
+        if let Some(mut w) = self.rtc.writer(mid) {
+            let kind = if w.is_request_keyframe_possible(KeyframeRequestKind::Pli) {
+                KeyframeRequestKind::Pli
+            } else {
+                KeyframeRequestKind::Fir
+            };
+            if let Err(e) = w.request_keyframe(rid, kind) {
+                tracing::debug!("keyframe request failed: {e}");
+            }
+        }
+    }
+
+    /// Makes sure this subscriber gets (will be offered) someone's track.
+    pub fn add_out(&mut self, from: ConnId, publisher: Uuid, source: Source) -> Option<usize> {
+        if let Some(i) = self
+            .outs
+            .iter()
+            .position(|o| o.from == from && o.source == source)
+        {
+            return Some(i);
+        }
+        self.outs.push(OutTrack {
+            from,
+            publisher,
+            source,
+            state: OutState::ToOpen,
+            current: None,
+            offset: 0,
+            last: None,
+            stop_after: false,
+        });
+        None
+    }
+
+    /// The publisher `from` is gone: its tracks are removed at the next negotiation.
+    pub fn remove_from(&mut self, from: ConnId) {
+        self.outs.retain_mut(|o| {
+            if o.from != from {
+                return true;
+            }
+            match o.state {
+                OutState::ToOpen => return false,
+                OutState::Negotiating(_) => o.stop_after = true,
+                OutState::Open(m) => o.state = OutState::ToStop(m),
+                OutState::ToStop(_) | OutState::NegotiatingStop(_) => {}
+            }
+            true
+        });
+    }
+
+    /// Offers pending track changes, if any and no offer is outstanding.
+    pub fn negotiate(&mut self) -> Option<String> {
+        if self.pending.is_some()
+            || !self
+                .outs
+                .iter()
+                .any(|o| matches!(o.state, OutState::ToOpen | OutState::ToStop(_)))
+        {
+            return None;
+        }
+        let mut change = self.rtc.sdp_api();
+        for o in &mut self.outs {
+            match o.state {
+                OutState::ToOpen => {
+                    let mid = change.add_media(
+                        o.source.kind(),
+                        Direction::SendOnly,
+                        Some(o.publisher.simple().to_string()),
+                        Some(format!("{}-{}", o.source.as_str(), o.from)),
+                        None,
+                    );
+                    o.state = OutState::Negotiating(mid);
+                }
+                OutState::ToStop(mid) => {
+                    change.stop_media(mid);
+                    o.state = OutState::NegotiatingStop(mid);
+                }
+                _ => {}
+            }
+        }
+        let (offer, pending) = change.apply()?;
+        self.pending = Some(pending);
+        Some(offer.to_sdp_string())
+    }
+
+    /// Accepts the browser's answer to our last offer.
+    pub fn accept_answer(&mut self, sdp: &str) -> Result<(), String> {
+        let Some(pending) = self.pending.take() else {
+            return Err("no offer is waiting for an answer".into());
+        };
+        let result = SdpAnswer::from_sdp_string(sdp)
+            .map_err(|e| e.to_string())
+            .and_then(|a| {
+                self.rtc
+                    .sdp_api()
+                    .accept_answer(pending, a)
+                    .map_err(|e| e.to_string())
+            });
+        match result {
+            Ok(()) => {
+                self.outs
+                    .retain(|o| !matches!(o.state, OutState::NegotiatingStop(_)));
+                for o in &mut self.outs {
+                    if let OutState::Negotiating(m) = o.state {
+                        o.state = if o.stop_after {
+                            OutState::ToStop(m)
+                        } else {
+                            OutState::Open(m)
+                        };
+                    }
+                }
+                Ok(())
+            }
+            Err(e) => {
+                // The offer is void: offer the same changes again.
+                self.outs
+                    .retain(|o| !(o.stop_after && matches!(o.state, OutState::Negotiating(_))));
+                for o in &mut self.outs {
+                    o.state = match o.state {
+                        OutState::Negotiating(_) => OutState::ToOpen,
+                        OutState::NegotiatingStop(m) => OutState::ToStop(m),
+                        s => s,
+                    };
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Mid → publisher/kind/source of what we send (offered or open).
+    pub fn tracks(&self) -> Vec<TrackInfo> {
+        self.outs
+            .iter()
+            .filter_map(|o| match o.state {
+                OutState::Negotiating(m) | OutState::Open(m) => Some(TrackInfo {
+                    mid: m.to_string(),
+                    peer: o.publisher,
+                    kind: if o.source == Source::Mic {
+                        "audio"
+                    } else {
+                        "video"
+                    }
+                    .into(),
+                    source: o.source.as_str().into(),
+                }),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The out track sending on `mid`.
+    pub fn out_by_mid(&self, mid: Mid) -> Option<&OutTrack> {
+        self.outs.iter().find(|o| o.state.mid() == Some(mid))
+    }
+
+    /// Writes a frame to out track `i` (which must be open). `switching` rebases the time line.
+    pub fn write(
+        &mut self,
+        i: usize,
+        data: &MediaData,
+        layer: Option<Rid>,
+        switching: bool,
+    ) -> Result<bool, RtcError> {
+        let out = &mut self.outs[i];
+        let OutState::Open(mid) = out.state else {
+            return Ok(false);
+        };
+        let time = out.time(data, switching || out.current.is_none());
+        out.current = Some(layer);
+        let Some(writer) = self.rtc.writer(mid) else {
+            return Ok(false);
+        };
+        let Some(pt) = writer.match_params(data.params) else {
+            return Ok(false);
+        };
+        writer.write(pt, data.network_time, time, data.data.clone())?;
+        self.next_timeout = data.network_time;
+        Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rids(v: &[&str]) -> Vec<Option<Rid>> {
+        v.iter().map(|r| Some(Rid::from(*r))).collect()
+    }
+
+    #[test]
+    fn layers_follow_quality_and_bandwidth() {
+        let all = rids(&["q", "h", "f"]);
+        let r = |s: &str| Some(Some(Rid::from(s)));
+        assert_eq!(
+            choose_layer(Quality::AudioOnly, Bitrate::mbps(5), &all),
+            None
+        );
+        assert_eq!(choose_layer(Quality::Low, Bitrate::mbps(5), &all), r("q"));
+        assert_eq!(
+            choose_layer(Quality::Medium, Bitrate::mbps(5), &all),
+            r("h")
+        );
+        assert_eq!(choose_layer(Quality::Auto, Bitrate::mbps(2), &all), r("f"));
+        assert_eq!(
+            choose_layer(Quality::Auto, Bitrate::kbps(800), &all),
+            r("h")
+        );
+        assert_eq!(
+            choose_layer(Quality::Auto, Bitrate::kbps(300), &all),
+            r("q")
+        );
+        // A layer the publisher stopped sending is not chosen.
+        assert_eq!(
+            choose_layer(Quality::Auto, Bitrate::mbps(2), &rids(&["q", "h"])),
+            r("h")
+        );
+        assert_eq!(
+            choose_layer(Quality::Low, Bitrate::mbps(2), &rids(&["f"])),
+            r("f")
+        );
+        // Without simulcast there is one stream.
+        assert_eq!(
+            choose_layer(Quality::Low, Bitrate::kbps(100), &[None]),
+            Some(None)
+        );
+    }
+
+    fn out(current: Option<Option<Rid>>) -> OutTrack {
+        OutTrack {
+            from: 1,
+            publisher: Uuid::nil(),
+            source: Source::Camera,
+            state: OutState::Open(Mid::from("1")),
+            current,
+            offset: 0,
+            last: None,
+            stop_after: false,
+        }
+    }
+
+    #[test]
+    fn switching_layers_waits_for_a_keyframe_of_the_target() {
+        let q = Some(Rid::from("q"));
+        let h = Some(Rid::from("h"));
+        // Start: nothing until the target's keyframe.
+        assert_eq!(
+            forward_video(&out(None), h, false, Some(h)),
+            Forward::NeedKeyframe(h)
+        );
+        assert_eq!(forward_video(&out(None), q, true, Some(h)), Forward::Skip);
+        assert_eq!(forward_video(&out(None), h, true, Some(h)), Forward::Write);
+        // Switching up: the old layer keeps flowing until the new one's keyframe.
+        assert_eq!(
+            forward_video(&out(Some(q)), q, false, Some(h)),
+            Forward::Write
+        );
+        assert_eq!(
+            forward_video(&out(Some(q)), h, false, Some(h)),
+            Forward::NeedKeyframe(h)
+        );
+        assert_eq!(
+            forward_video(&out(Some(q)), h, true, Some(h)),
+            Forward::Write
+        );
+        // Audio-only subscribers get no video.
+        assert_eq!(forward_video(&out(Some(q)), q, true, None), Forward::Skip);
+    }
+
+    #[test]
+    fn answers_ask_for_opus_fec_and_dtx() {
+        let now = Instant::now();
+        let mut browser = Rtc::builder().build(now);
+        let addr = "127.0.0.1:5000".parse().unwrap();
+        browser.add_local_candidate(Candidate::host(addr, "udp").unwrap());
+        let mut api = browser.sdp_api();
+        api.add_media(MediaKind::Audio, Direction::SendOnly, None, None, None);
+        api.add_media(MediaKind::Video, Direction::SendOnly, None, None, None);
+        let (offer, _) = api.apply().unwrap();
+        let (peer, answer) =
+            Peer::accept(&Setup::new(), &offer.to_sdp_string(), Quality::Auto, now).unwrap();
+        assert!(answer.contains("useinbandfec=1"), "{answer}");
+        assert!(answer.contains("usedtx=1"), "{answer}");
+        assert!(answer.contains("VP8"), "{answer}");
+        assert!(answer.contains("a=ice-lite"), "{answer}");
+        assert!(peer.outs.is_empty());
+        assert!(Peer::accept(&Setup::new(), "v=0\r\nnonsense", Quality::Auto, now).is_err());
+    }
+
+    #[test]
+    fn bucket_allows_burst_then_rate() {
+        let t0 = Instant::now();
+        let mut b = Bucket::new(10.0, 5.0, t0);
+        assert_eq!((0..8).filter(|_| b.take(t0)).count(), 5);
+        assert!(b.take(t0 + Duration::from_millis(100)));
+        assert!(!b.take(t0 + Duration::from_millis(100)));
+    }
+}
