@@ -107,6 +107,9 @@ describe('learning', { timeout: 240_000 }, () => {
       await go(page, page.locator('a[data-lesson]', { hasText: 'Phân số bằng nhau' }));
       await go(page, page.locator('li[data-material] a'));
       await page.locator('.rich math').first().waitFor();
+      // Math is MathML written by the server and drawn by the browser: no KaTeX, no math script.
+      assert.match(await page.locator('.rich math').first().innerHTML(), /<mfrac>/);
+      assert.equal(await page.locator('script[src*="katex"], script[src*="math.js"]').count(), 0);
       await assertNoHorizontalScroll(page);
       await screenshot(page, 'material-student');
 

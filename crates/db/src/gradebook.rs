@@ -6,11 +6,17 @@
 //! Kinds: `TX` (ĐĐGtx, slot 1…n), `GK`, `CK` (ĐĐGgk, ĐĐGck, slot 1) for Circular 22;
 //! `MGK`, `MCK` (level T/H/C at mid and end of term) and `KTGK`, `KTCK` (periodic test scores)
 //! for Circular 27. Values are stored as shown: `7,5`, `Đ`, `T`, `8`.
+//!
+//! Writes read the stored cells and then write, in one transaction that begins as a writer
+//! ([`Db::begin_write`]), so two teachers saving the same gradebook at once wait for each other
+//! instead of failing, and each change records the value the previous save left.
 
 use crate::audit::{AuditEntry, write as audit};
 use crate::family::notify_all;
 use crate::learning::Course;
-use crate::{Db, DbError, DbResult, Val, get_i64, get_id, get_opt_str, get_str, now_ms, parse_id};
+use crate::{
+    Backend, Db, DbError, DbResult, Val, get_i64, get_id, get_opt_str, get_str, now_ms, parse_id,
+};
 use domain::{Id, new_id};
 use std::collections::{BTreeMap, HashMap};
 
@@ -123,6 +129,41 @@ pub struct TermLock {
 }
 
 impl Db {
+    /// Begins a transaction that reads and then writes, as a writer from its first statement.
+    ///
+    /// SQLite: a plain `BEGIN` is deferred. The transaction's first `SELECT` takes a read
+    /// snapshot, and its first `INSERT` must then upgrade that snapshot to the write lock. If
+    /// another connection committed in between, the snapshot is stale and SQLite refuses the
+    /// upgrade at once with `SQLITE_BUSY` ("database is locked"): `busy_timeout` cannot help,
+    /// since waiting would not make the snapshot current. `BEGIN IMMEDIATE` takes the write lock
+    /// first (waiting for it up to `busy_timeout`), so what the transaction reads is what it
+    /// writes over. Readers are not blocked (WAL).
+    ///
+    /// PostgreSQL: `key` (a course id) is locked for the transaction with an advisory lock, so
+    /// writers of the same gradebook run one after the other and each sees the values the
+    /// previous one committed (READ COMMITTED alone would let two saves read the same old value
+    /// and record the same "before" in the history).
+    pub(crate) async fn begin_write(
+        &self,
+        key: Id,
+    ) -> DbResult<sqlx::Transaction<'static, sqlx::Any>> {
+        match self.backend() {
+            Backend::Sqlite => Ok(self.pool().begin_with("BEGIN IMMEDIATE").await?),
+            Backend::Postgres => {
+                let mut tx = self.pool().begin().await?;
+                // The function returns `void`, which the Any driver cannot decode: select a
+                // constant beside it.
+                sqlx::query(
+                    "SELECT 1 AS locked FROM (SELECT pg_advisory_xact_lock(hashtextextended($1, 0))) l",
+                )
+                .bind(key.to_string())
+                .execute(&mut *tx)
+                .await?;
+                Ok(tx)
+            }
+        }
+    }
+
     /// Every stored cell of a course in a term.
     pub async fn grade_entries(&self, course: &Course, term: i64) -> DbResult<Vec<GradeEntry>> {
         let rows = sqlx::query(
@@ -241,7 +282,7 @@ impl Db {
         actor: Id,
     ) -> DbResult<usize> {
         let now = now_ms();
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write(course.id).await?;
         let locked: Option<i64> = sqlx::query_scalar(
             "SELECT term FROM term_locks WHERE school_id = $1 AND year_id = $2 AND term = $3",
         )

@@ -716,6 +716,20 @@ impl PrimaryScore {
         Ok(Self(score.tenths() / 10))
     }
 
+    /// A score from a number cell. Excel keeps 9 as the float 9.0; anything within 1e-6 of a
+    /// whole number is that number, anything else has decimals and is rejected.
+    pub fn from_f64(v: f64) -> Result<Self, Invalid> {
+        let shown = format!("{v}").replace('.', ",");
+        if !v.is_finite() || !(0.0..=10.0).contains(&v) {
+            return Err(invalid(format!("Điểm {shown} ngoài thang 0–10")));
+        }
+        let points = v.round();
+        if (v - points).abs() > 1e-6 {
+            return Err(decimal_error(&shown));
+        }
+        Ok(Self(points as u8))
+    }
+
     /// A score from a whole number; `None` above 10.
     pub fn new(points: u8) -> Option<Self> {
         (points <= 10).then_some(Self(points))
@@ -1206,6 +1220,25 @@ mod tests {
         assert!(PrimaryScore::parse("-1").is_err());
         assert!(PrimaryScore::parse("tám").is_err());
         assert_eq!(PrimaryScore::new(11), None);
+        // Number cells of Excel.
+        assert_eq!(PrimaryScore::from_f64(9.0).unwrap().points(), 9);
+        assert_eq!(PrimaryScore::from_f64(0.0).unwrap().points(), 0);
+        assert_eq!(
+            PrimaryScore::from_f64(0.1 * 3.0 * 10.0).unwrap().points(),
+            3
+        );
+        assert_eq!(
+            PrimaryScore::from_f64(11.0).unwrap_err().0,
+            "Điểm 11 ngoài thang 0–10"
+        );
+        assert!(
+            PrimaryScore::from_f64(7.5)
+                .unwrap_err()
+                .0
+                .starts_with("Điểm 7,5 không hợp lệ")
+        );
+        assert!(PrimaryScore::from_f64(-1.0).is_err());
+        assert!(PrimaryScore::from_f64(f64::NAN).is_err());
     }
 
     #[test]

@@ -5,6 +5,12 @@
 //! `STT | Mã học sinh | Họ và tên | ĐĐGtx1 … ĐĐGtxN | ĐĐGgk | ĐĐGck | ĐTBmhk`. Comment-graded
 //! subjects carry `Đ` / `CĐ` in the same columns and a term result instead of the average.
 //!
+//! Primary subjects (Thông tư 27/2020) have one line per pupil with the term's periodic
+//! assessments: `STT | Mã học sinh | Họ và tên | Mức GK | Điểm KT GK | Mức CK | Điểm KT CK`,
+//! levels written `T` / `H` / `C` (Hoàn thành tốt, Hoàn thành, Chưa hoàn thành) and test scores
+//! as whole numbers 0–10. A subject without a periodic test has no score column, and only
+//! Tiếng Việt and Toán of grades 4–5 have the mid-term one ([`SheetScheme::Primary`]).
+//!
 //! Import reads files from lophoc and from other software (headers such as `TX1`, `TX 1`,
 //! `Giữa kỳ`, `Cuối kì`, matched without accents), checks every cell against the grade rules
 //! of [`domain::grades`] and every row against the class list, and collects every error with its
@@ -19,9 +25,12 @@ use std::io::Cursor;
 use calamine::{
     Data, Dimensions, Range, Reader, SheetType, SheetVisible, open_workbook_auto_from_rs,
 };
-use domain::grades::{AssessmentKind, Rating, Score, Term};
+use domain::grades::{AssessmentKind, PrimaryLevel, PrimaryScore, Rating, Score, Term};
 use domain::text::{fold, normalize_spaces};
-use rust_xlsxwriter::{Color, Format, FormatAlign, FormatBorder, Workbook, Worksheet, XlsxError};
+use rust_xlsxwriter::{
+    Color, DataValidation, DataValidationRule, Format, FormatAlign, FormatBorder, Workbook,
+    Worksheet, XlsxError,
+};
 use serde::{Deserialize, Serialize};
 
 pub use crate::roster::{FileError, MAX_FILE_BYTES, RowError};
@@ -38,6 +47,9 @@ const COL_CODE: &str = "Mã học sinh";
 const COL_NAME: &str = "Họ và tên";
 const COL_AVERAGE: &str = "ĐTBmhk";
 const COL_RESULT: &str = "Kết quả HK";
+/// The legend of a primary gradebook, above its header.
+const PRIMARY_LEGEND: &str = "Mức: T – Hoàn thành tốt, H – Hoàn thành, C – Chưa hoàn thành. \
+                              Điểm KT: bài kiểm tra định kỳ, số nguyên từ 0 đến 10.";
 
 /// A grade column of the gradebook.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -48,6 +60,39 @@ pub enum GradeColumn {
     MidTerm,
     /// The end-term assessment (ĐĐGck).
     EndTerm,
+    /// Circular 27: the level reached at mid-term (Mức GK: T, H or C).
+    LevelMid,
+    /// Circular 27: the mid-term periodic test score (Điểm KT GK).
+    TestMid,
+    /// Circular 27: the level reached at the end of term (Mức CK).
+    LevelEnd,
+    /// Circular 27: the end-of-term periodic test score (Điểm KT CK).
+    TestEnd,
+}
+
+/// How the cells of a gradebook are graded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum SheetScheme {
+    /// Circular 22, a subject graded by scores.
+    Scored,
+    /// Circular 22, a subject graded Đ / CĐ (see [`domain::grades::is_comment_graded`]).
+    Comment,
+    /// Circular 27 (primary): a level at mid-term and at the end of term, and the periodic test
+    /// scores the subject has ([`domain::grades::primary_has_midterm_test`],
+    /// [`domain::grades::primary_has_test`]).
+    Primary {
+        /// Whether the subject has a mid-term test (Tiếng Việt and Toán in grades 4–5).
+        mid_test: bool,
+        /// Whether the subject has an end-of-term test.
+        end_test: bool,
+    },
+}
+
+impl SheetScheme {
+    /// Whether this is a Circular 27 (primary) gradebook.
+    pub fn is_primary(self) -> bool {
+        matches!(self, Self::Primary { .. })
+    }
 }
 
 impl GradeColumn {
@@ -59,22 +104,51 @@ impl GradeColumn {
             .collect()
     }
 
-    /// The canonical header: `ĐĐGtx1`, `ĐĐGgk`, `ĐĐGck`.
+    /// The columns of a primary subject in a term: `Mức GK`, `Điểm KT GK` (when the subject
+    /// has a mid-term test), `Mức CK`, `Điểm KT CK` (when it has an end-of-term test).
+    pub fn primary(mid_test: bool, end_test: bool) -> Vec<Self> {
+        [
+            Some(Self::LevelMid),
+            mid_test.then_some(Self::TestMid),
+            Some(Self::LevelEnd),
+            end_test.then_some(Self::TestEnd),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
+    }
+
+    /// The canonical header: `ĐĐGtx1`, `ĐĐGgk`, `ĐĐGck`, `Mức GK`, `Điểm KT CK`.
     pub fn header(self) -> String {
         match self {
             Self::Regular(n) => format!("ĐĐGtx{n}"),
             Self::MidTerm => "ĐĐGgk".into(),
             Self::EndTerm => "ĐĐGck".into(),
+            Self::LevelMid => "Mức GK".into(),
+            Self::TestMid => "Điểm KT GK".into(),
+            Self::LevelEnd => "Mức CK".into(),
+            Self::TestEnd => "Điểm KT CK".into(),
         }
     }
 
-    /// The assessment kind of the column.
-    pub fn kind(self) -> AssessmentKind {
+    /// The Circular 22 assessment kind of the column; `None` for a primary column.
+    pub fn kind(self) -> Option<AssessmentKind> {
         match self {
-            Self::Regular(_) => AssessmentKind::Regular,
-            Self::MidTerm => AssessmentKind::MidTerm,
-            Self::EndTerm => AssessmentKind::EndTerm,
+            Self::Regular(_) => Some(AssessmentKind::Regular),
+            Self::MidTerm => Some(AssessmentKind::MidTerm),
+            Self::EndTerm => Some(AssessmentKind::EndTerm),
+            Self::LevelMid | Self::TestMid | Self::LevelEnd | Self::TestEnd => None,
         }
+    }
+
+    /// Whether the column holds a primary test score (a whole number 0–10).
+    fn is_primary_test(self) -> bool {
+        matches!(self, Self::TestMid | Self::TestEnd)
+    }
+
+    /// Whether the column holds a primary level (T, H or C).
+    fn is_primary_level(self) -> bool {
+        matches!(self, Self::LevelMid | Self::LevelEnd)
     }
 }
 
@@ -101,10 +175,11 @@ pub struct GradebookRow {
     /// Full name.
     pub full_name: String,
     /// One cell per column of [`GradebookSheet::columns`]: a score as text (`7,5` or `7.5`),
-    /// a rating (`Đ`, `CĐ`), or `None` when not entered yet.
+    /// a rating (`Đ`, `CĐ`), a primary level (`T`, `H`, `C`) or test score (`9`), or `None`
+    /// when not entered yet.
     pub cells: Vec<Option<String>>,
     /// The computed term average (or, for a comment-graded subject, the term result), when it
-    /// can be computed.
+    /// can be computed. Not written for a primary subject, whose end-of-term level is the result.
     pub average: Option<String>,
 }
 
@@ -113,9 +188,9 @@ pub struct GradebookRow {
 pub struct GradebookSheet {
     /// Title block.
     pub header: GradebookHeader,
-    /// Whether the subject is graded Đ / CĐ (see [`domain::grades::is_comment_graded`]).
-    pub comment_graded: bool,
-    /// Grade columns in order, usually [`GradeColumn::standard`].
+    /// How the subject is graded.
+    pub scheme: SheetScheme,
+    /// Grade columns in order: [`GradeColumn::standard`] or [`GradeColumn::primary`].
     pub columns: Vec<GradeColumn>,
     /// Students in class-list order.
     pub rows: Vec<GradebookRow>,
@@ -133,8 +208,9 @@ pub struct ClassStudent {
 /// What an imported file is checked against.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImportSpec {
-    /// Whether cells hold Đ / CĐ ratings rather than scores.
-    pub comment_graded: bool,
+    /// How the subject is graded: scores, Đ / CĐ ratings, or primary levels and test scores.
+    /// For a primary subject, a value in a test column the subject does not have is an error.
+    pub scheme: SheetScheme,
     /// The class list; a row naming anyone else is an error.
     pub students: Vec<ClassStudent>,
 }
@@ -146,6 +222,10 @@ pub enum GradeValue {
     Score(Score),
     /// A rating of a comment-graded subject.
     Rating(Rating),
+    /// A level of a primary subject (T, H, C).
+    Level(PrimaryLevel),
+    /// A periodic test score of a primary subject.
+    Test(PrimaryScore),
 }
 
 impl std::fmt::Display for GradeValue {
@@ -153,6 +233,8 @@ impl std::fmt::Display for GradeValue {
         match self {
             Self::Score(s) => write!(f, "{s}"),
             Self::Rating(r) => write!(f, "{r}"),
+            Self::Level(l) => write!(f, "{l}"),
+            Self::Test(t) => write!(f, "{t}"),
         }
     }
 }
@@ -211,8 +293,10 @@ pub fn error_line(e: &RowError) -> String {
 
 /// Writes a gradebook as an xlsx file that [`import_gradebook`] reads back to the same values.
 ///
-/// Scores are written as numbers (so teachers can sort and compute in Excel), ratings and any
-/// cell that is not a score as text.
+/// Scores are written as numbers (so teachers can sort and compute in Excel), ratings, levels
+/// and any cell that is not a score as text. A primary gradebook also gets a legend of the
+/// levels and drop-down checks in Excel (T/H/C in level columns, whole numbers 0–10 in test
+/// columns), so a mistyped cell is caught while typing.
 ///
 /// # Errors
 ///
@@ -232,16 +316,20 @@ pub fn export_gradebook(sheet: &GradebookSheet) -> Result<Vec<u8>, XlsxError> {
         name.trim()
     })?;
 
+    let primary = sheet.scheme.is_primary();
+    let comment_graded = sheet.scheme == SheetScheme::Comment;
     let mut headers: Vec<String> = vec![COL_STT.into(), COL_CODE.into(), COL_NAME.into()];
     headers.extend(sheet.columns.iter().map(|c| c.header()));
-    headers.push(
-        if sheet.comment_graded {
-            COL_RESULT
-        } else {
-            COL_AVERAGE
-        }
-        .into(),
-    );
+    if !primary {
+        headers.push(
+            if comment_graded {
+                COL_RESULT
+            } else {
+                COL_AVERAGE
+            }
+            .into(),
+        );
+    }
     let last_col = (headers.len() - 1) as u16;
 
     let title = Format::new()
@@ -269,14 +357,12 @@ pub fn export_gradebook(sheet: &GradebookSheet) -> Result<Vec<u8>, XlsxError> {
         .set_align(FormatAlign::Center);
 
     ws.write_string_with_format(0, 0, &h.school, &bold)?;
-    ws.merge_range(
-        1,
-        0,
-        1,
-        last_col,
-        &format!("SỔ ĐIỂM MÔN {}", h.subject.to_uppercase()),
-        &title,
-    )?;
+    let heading = if primary {
+        format!("KẾT QUẢ ĐÁNH GIÁ MÔN {}", h.subject.to_uppercase())
+    } else {
+        format!("SỔ ĐIỂM MÔN {}", h.subject.to_uppercase())
+    };
+    ws.merge_range(1, 0, 1, last_col, &heading, &title)?;
     let year = if fold(&h.school_year).starts_with("nam hoc") {
         h.school_year.clone()
     } else {
@@ -289,6 +375,10 @@ pub fn export_gradebook(sheet: &GradebookSheet) -> Result<Vec<u8>, XlsxError> {
         h.term.label()
     );
     ws.merge_range(2, 0, 2, last_col, &line, &subtitle)?;
+    if primary {
+        ws.merge_range(3, 0, 3, last_col, PRIMARY_LEGEND, &subtitle)?;
+        ws.set_row_height(3, 30)?;
+    }
 
     let header_row = TITLE_ROWS;
     for (c, name) in headers.iter().enumerate() {
@@ -315,16 +405,39 @@ pub fn export_gradebook(sheet: &GradebookSheet) -> Result<Vec<u8>, XlsxError> {
         ws.write_string_with_format(r, 2, &student.full_name, &text)?;
         for (j, _) in sheet.columns.iter().enumerate() {
             let value = student.cells.get(j).and_then(Option::as_deref);
-            write_value(ws, r, 3 + j as u16, value, sheet.comment_graded, &grade)?;
+            write_value(ws, r, 3 + j as u16, value, comment_graded, &grade)?;
         }
-        write_value(
-            ws,
-            r,
-            last_col,
-            student.average.as_deref(),
-            sheet.comment_graded,
-            &average,
-        )?;
+        if !primary {
+            write_value(
+                ws,
+                r,
+                last_col,
+                student.average.as_deref(),
+                comment_graded,
+                &average,
+            )?;
+        }
+    }
+    if primary && !sheet.rows.is_empty() {
+        let (first, last) = (header_row + 1, header_row + sheet.rows.len() as u32);
+        let levels = DataValidation::new()
+            .allow_list_strings(&["T", "H", "C"])?
+            .set_error_title("Mức đánh giá")?
+            .set_error_message(
+                "Ghi T (Hoàn thành tốt), H (Hoàn thành) hoặc C (Chưa hoàn thành).",
+            )?;
+        let tests = DataValidation::new()
+            .allow_whole_number(DataValidationRule::Between(0, 10))
+            .set_error_title("Điểm kiểm tra định kỳ")?
+            .set_error_message("Điểm là số nguyên từ 0 đến 10, không có điểm thập phân.")?;
+        for (j, c) in sheet.columns.iter().enumerate() {
+            let col = 3 + j as u16;
+            if c.is_primary_level() {
+                ws.add_data_validation(first, col, last, col, &levels)?;
+            } else if c.is_primary_test() {
+                ws.add_data_validation(first, col, last, col, &tests)?;
+            }
+        }
     }
     ws.set_freeze_panes(header_row + 1, 3)?;
     workbook.save_to_buffer()
@@ -494,9 +607,77 @@ fn grade_column(key: &str) -> Option<GradeColumn> {
     None
 }
 
+/// Primary level headers without their period ("Mức GK" → "muc" + "gk", "MĐĐ CK").
+const PRIMARY_LEVEL_WORDS: &[&str] = &["muc", "m", "mucdat", "mucdatduoc", "mdd", "mucdanhgia"];
+/// Primary test score headers without their period ("Điểm KT CK", "KTĐK cuối năm").
+const PRIMARY_TEST_WORDS: &[&str] = &[
+    "diemkt",
+    "kt",
+    "ktdk",
+    "diemktdk",
+    "diemkiemtra",
+    "kiemtra",
+    "kiemtradinhky",
+    "diemkiemtradinhky",
+    "baikiemtra",
+    "diembaikiemtra",
+    "diem",
+];
+/// Mid-term and end-of-term period names ("GK", "giữa học kỳ", "GHK"; "CK", "cuối năm").
+const PRIMARY_MID: &[&str] = &["gk", "giuaky", "giuaki", "giuahocky", "giuahocki", "ghk"];
+const PRIMARY_END: &[&str] = &[
+    "ck",
+    "cuoiky",
+    "cuoiki",
+    "cuoihocky",
+    "cuoihocki",
+    "chk",
+    "cuoinam",
+];
+
+/// The primary column a compact header key names: a level or test word, a period and
+/// optionally the term ("Mức GK", "Điểm KT cuối học kỳ I", "KTĐK CHK2").
+fn primary_column(key: &str) -> Option<GradeColumn> {
+    let period_of = |rest: &str| {
+        let at = |periods: &[&str]| {
+            periods.iter().any(|p| {
+                rest.strip_prefix(p)
+                    .is_some_and(|term| ["", "i", "ii", "1", "2"].contains(&term))
+            })
+        };
+        if at(PRIMARY_MID) {
+            Some(true)
+        } else if at(PRIMARY_END) {
+            Some(false)
+        } else {
+            None
+        }
+    };
+    let find = |words: &[&str]| {
+        words
+            .iter()
+            .filter_map(|w| key.strip_prefix(w))
+            .find_map(period_of)
+    };
+    if let Some(mid) = find(PRIMARY_LEVEL_WORDS) {
+        return Some(if mid {
+            GradeColumn::LevelMid
+        } else {
+            GradeColumn::LevelEnd
+        });
+    }
+    find(PRIMARY_TEST_WORDS).map(|mid| {
+        if mid {
+            GradeColumn::TestMid
+        } else {
+            GradeColumn::TestEnd
+        }
+    })
+}
+
 /// What a header cell names; `parent` is the header above it, for two-row headers where
-/// "ĐĐGtx" is merged over "1 | 2 | 3".
-fn column_of(own: &str, parent: &str) -> Option<Col> {
+/// "ĐĐGtx" is merged over "1 | 2 | 3", or (primary) "Giữa học kỳ I" over "Mức | Điểm KT".
+fn column_of(own: &str, parent: &str, primary: bool) -> Option<Col> {
     let key = header_key(own);
     if key.is_empty() {
         return None;
@@ -509,6 +690,12 @@ fn column_of(own: &str, parent: &str) -> Option<Col> {
     }
     if STT_KEYS.contains(&key.as_str()) {
         return Some(Col::Stt);
+    }
+    if primary {
+        return primary_column(&key)
+            .or_else(|| primary_column(&format!("{key}{}", header_key(parent))))
+            .map(Col::Grade)
+            .or_else(|| AVERAGE_KEYS.contains(&key.as_str()).then_some(Col::Average));
     }
     if AVERAGE_KEYS.contains(&key.as_str()) {
         return Some(Col::Average);
@@ -585,6 +772,8 @@ struct Layout {
     grades: Vec<(GradeColumn, u32, String)>,
     /// Grade columns named twice: (header as written).
     repeated: Vec<String>,
+    /// Whether the headers were read as a primary (Circular 27) gradebook.
+    primary: bool,
 }
 
 impl Layout {
@@ -598,19 +787,24 @@ impl Layout {
             missing.push(format!("{COL_CODE} (hoặc {COL_NAME})"));
         }
         if self.grades.is_empty() {
-            missing.push("ĐĐGtx1…, ĐĐGgk, ĐĐGck".to_string());
+            missing.push(if self.primary {
+                "Mức GK, Mức CK (và Điểm KT GK, Điểm KT CK nếu môn có bài kiểm tra)".to_string()
+            } else {
+                "ĐĐGtx1…, ĐĐGgk, ĐĐGck".to_string()
+            });
         }
         missing
     }
 }
 
-fn layout_of(grid: &Grid<'_>, row: u32, first_col: u32, last_col: u32) -> Layout {
+fn layout_of(grid: &Grid<'_>, row: u32, first_col: u32, last_col: u32, primary: bool) -> Layout {
     let mut layout = Layout {
         row,
         code: None,
         name: None,
         grades: Vec::new(),
         repeated: Vec::new(),
+        primary,
     };
     for c in first_col..=last_col {
         let own = cell_text(grid.cell(row, c)).unwrap_or_default();
@@ -619,12 +813,16 @@ fn layout_of(grid: &Grid<'_>, row: u32, first_col: u32, last_col: u32) -> Layout
         } else {
             String::new()
         };
-        let shown_header = if header_key(&own).chars().all(|ch| ch.is_ascii_digit()) {
+        let own_key = header_key(&own);
+        let shown_header = if own_key.chars().all(|ch| ch.is_ascii_digit()) {
             format!("{} {}", normalize_spaces(&parent), normalize_spaces(&own))
+        } else if primary && primary_column(&own_key).is_none() {
+            // Named with the group above it ("Giữa học kỳ I" over "Mức").
+            format!("{} {}", normalize_spaces(&own), normalize_spaces(&parent))
         } else {
             normalize_spaces(&own)
         };
-        match column_of(&own, &parent) {
+        match column_of(&own, &parent, primary) {
             Some(Col::Code) => {
                 layout.code.get_or_insert(c);
             }
@@ -644,12 +842,12 @@ fn layout_of(grid: &Grid<'_>, row: u32, first_col: u32, last_col: u32) -> Layout
     layout
 }
 
-fn find_header(grid: &Grid<'_>) -> Option<Layout> {
+fn find_header(grid: &Grid<'_>, primary: bool) -> Option<Layout> {
     let (start, end) = (grid.range.start()?, grid.range.end()?);
     let last_row = end.0.min(start.0.saturating_add(HEADER_SEARCH_ROWS - 1));
     let mut best: Option<Layout> = None;
     for row in start.0..=last_row {
-        let layout = layout_of(grid, row, start.1, end.1);
+        let layout = layout_of(grid, row, start.1, end.1, primary);
         if layout.score() > best.as_ref().map_or(0, Layout::score) {
             best = Some(layout);
         }
@@ -721,7 +919,7 @@ pub fn import_gradebook(bytes: &[u8], expected: &ImportSpec) -> Result<Gradebook
             range: &range,
             merges: &merges,
         };
-        let Some(layout) = find_header(&grid) else {
+        let Some(layout) = find_header(&grid, expected.scheme.is_primary()) else {
             continue;
         };
         let missing = layout.missing();
@@ -751,6 +949,7 @@ pub fn import_gradebook(bytes: &[u8], expected: &ImportSpec) -> Result<Gradebook
             name: None,
             grades: Vec::new(),
             repeated: Vec::new(),
+            primary: expected.scheme.is_primary(),
         }
         .missing(),
     })
@@ -822,8 +1021,8 @@ fn read_rows(
 
         let mut cells = Vec::with_capacity(layout.grades.len());
         let mut any_grade = false;
-        for (_, c, header) in &layout.grades {
-            let value = read_grade(grid.cell(r, *c), expected.comment_graded);
+        for (column, c, header) in &layout.grades {
+            let value = read_grade(grid.cell(r, *c), expected.scheme, *column);
             match value {
                 Ok(v) => {
                     any_grade |= v.is_some();
@@ -931,16 +1130,48 @@ fn read_rows(
     })
 }
 
-/// Reads one grade cell: a score (number or text with a decimal comma) or a rating.
-fn read_grade(d: &Data, comment_graded: bool) -> Result<Option<GradeValue>, String> {
+/// Reads one grade cell: a score (number or text with a decimal comma), a rating, or a
+/// primary level or test score.
+fn read_grade(
+    d: &Data,
+    scheme: SheetScheme,
+    column: GradeColumn,
+) -> Result<Option<GradeValue>, String> {
     let text = cell_text(d)?;
     if text.is_empty() {
         return Ok(None);
     }
-    if comment_graded {
-        return Rating::parse(&text)
-            .map(|r| Some(GradeValue::Rating(r)))
-            .map_err(|e| e.0);
+    match scheme {
+        SheetScheme::Comment => {
+            return Rating::parse(&text)
+                .map(|r| Some(GradeValue::Rating(r)))
+                .map_err(|e| e.0);
+        }
+        SheetScheme::Primary { mid_test, end_test } => {
+            if column.is_primary_level() {
+                return PrimaryLevel::parse(&text)
+                    .map(|l| Some(GradeValue::Level(l)))
+                    .map_err(|e| e.0);
+            }
+            let has_test = match column {
+                GradeColumn::TestMid => mid_test,
+                _ => end_test,
+            };
+            if !has_test {
+                return Err(if column == GradeColumn::TestMid {
+                    "Môn học này không có bài kiểm tra định kỳ giữa kỳ ở lớp này; hãy để trống cột này"
+                } else {
+                    "Môn học này không có bài kiểm tra định kỳ; hãy để trống cột này"
+                }
+                .into());
+            }
+            let score = match d {
+                Data::Float(f) => PrimaryScore::from_f64(*f),
+                _ => PrimaryScore::parse(&text),
+            };
+            return score.map(|s| Some(GradeValue::Test(s))).map_err(|e| e.0);
+        }
+        SheetScheme::Scored => {}
     }
     let score = match d {
         Data::Float(f) => Score::from_f64(*f),
@@ -967,9 +1198,9 @@ mod tests {
         .collect()
     }
 
-    fn spec(comment_graded: bool) -> ImportSpec {
+    fn spec(scheme: SheetScheme) -> ImportSpec {
         ImportSpec {
-            comment_graded,
+            scheme,
             students: students(),
         }
     }
@@ -1000,7 +1231,7 @@ mod tests {
         ];
         GradebookSheet {
             header: header(),
-            comment_graded: false,
+            scheme: SheetScheme::Scored,
             columns: GradeColumn::standard(4),
             rows: students
                 .iter()
@@ -1040,7 +1271,8 @@ mod tests {
             .map(|c| c.header())
             .collect();
         assert_eq!(headers, ["ĐĐGtx1", "ĐĐGtx2", "ĐĐGtx3", "ĐĐGgk", "ĐĐGck"]);
-        assert_eq!(GradeColumn::MidTerm.kind(), AssessmentKind::MidTerm);
+        assert_eq!(GradeColumn::MidTerm.kind(), Some(AssessmentKind::MidTerm));
+        assert_eq!(GradeColumn::TestEnd.kind(), None);
     }
 
     #[test]
@@ -1081,7 +1313,7 @@ mod tests {
     fn export_then_import_gives_the_same_scores() {
         let sheet = toan_sheet();
         let bytes = export_gradebook(&sheet).unwrap();
-        let imported = import_gradebook(&bytes, &spec(false)).unwrap();
+        let imported = import_gradebook(&bytes, &spec(SheetScheme::Scored)).unwrap();
         assert_eq!(imported.errors, vec![]);
         assert_eq!(imported.header_row, 5);
         assert_eq!(
@@ -1109,7 +1341,7 @@ mod tests {
                 subject: "Giáo dục thể chất".into(),
                 ..header()
             },
-            comment_graded: true,
+            scheme: SheetScheme::Comment,
             columns: GradeColumn::standard(2),
             rows: students
                 .iter()
@@ -1122,7 +1354,7 @@ mod tests {
                 .collect(),
         };
         let bytes = export_gradebook(&sheet).unwrap();
-        let imported = import_gradebook(&bytes, &spec(true)).unwrap();
+        let imported = import_gradebook(&bytes, &spec(SheetScheme::Comment)).unwrap();
         assert_eq!(imported.errors, vec![]);
         assert_eq!(
             imported.rows[2].cells,
@@ -1138,7 +1370,7 @@ mod tests {
             vec!["Mã HS", "Họ tên", "TX1", "TX2", "GK", "CK"],
             vec!["HS001", "Nguyễn Văn An", "Đạt", "8", "Đ", "Đ"],
         ]);
-        let imported = import_gradebook(&bytes, &spec(true)).unwrap();
+        let imported = import_gradebook(&bytes, &spec(SheetScheme::Comment)).unwrap();
         assert_eq!(
             imported.error_lines(),
             ["Dòng 2, cột TX2: \"8\" không phải mức đánh giá (ghi Đ hoặc CĐ)"]
@@ -1174,7 +1406,7 @@ mod tests {
                 "9,9",
             ],
         ]);
-        let imported = import_gradebook(&bytes, &spec(false)).unwrap();
+        let imported = import_gradebook(&bytes, &spec(SheetScheme::Scored)).unwrap();
         assert_eq!(imported.errors, vec![]);
         assert_eq!(imported.header_row, 4);
         assert_eq!(
@@ -1213,7 +1445,7 @@ mod tests {
             ws.write_string(2, c as u16, *v).unwrap();
         }
         let bytes = wb.save_to_buffer().unwrap();
-        let imported = import_gradebook(&bytes, &spec(false)).unwrap();
+        let imported = import_gradebook(&bytes, &spec(SheetScheme::Scored)).unwrap();
         assert_eq!(imported.errors, vec![]);
         assert_eq!(
             imported.columns[1],
@@ -1249,7 +1481,7 @@ mod tests {
             vec![],
             vec!["", "", "Giáo viên bộ môn"],
         ]);
-        let imported = import_gradebook(&bytes, &spec(false)).unwrap();
+        let imported = import_gradebook(&bytes, &spec(SheetScheme::Scored)).unwrap();
         assert_eq!(
             imported.error_lines(),
             [
@@ -1283,7 +1515,7 @@ mod tests {
         }
         let bytes = wb.save_to_buffer().unwrap();
         let class = ImportSpec {
-            comment_graded: false,
+            scheme: SheetScheme::Scored,
             students: vec![ClassStudent {
                 code: "2024001".into(),
                 full_name: "Nguyễn Văn An".into(),
@@ -1309,13 +1541,13 @@ mod tests {
         ws.write_string(1, 0, "HS001").unwrap();
         ws.write_number(1, 1, 0.1 + 0.2).unwrap();
         let bytes = wb.save_to_buffer().unwrap();
-        let imported = import_gradebook(&bytes, &spec(false)).unwrap();
+        let imported = import_gradebook(&bytes, &spec(SheetScheme::Scored)).unwrap();
         assert_eq!(imported.rows[0].cells, vec![value("0,3")]);
     }
 
     #[test]
     fn matching_by_name_needs_a_unique_name() {
-        let mut class = spec(false);
+        let mut class = spec(SheetScheme::Scored);
         class.students.push(ClassStudent {
             code: "HS004".into(),
             full_name: "Nguyễn Văn An".into(),
@@ -1339,22 +1571,259 @@ mod tests {
             vec!["Mã học sinh", "TX1", "TX1", "GK"],
             vec!["HS001", "7", "8", "9"],
         ]);
-        let imported = import_gradebook(&bytes, &spec(false)).unwrap();
+        let imported = import_gradebook(&bytes, &spec(SheetScheme::Scored)).unwrap();
         assert_eq!(
             imported.error_lines(),
             ["Dòng 1, cột TX1: cột điểm này lặp lại trong dòng tiêu đề"]
         );
     }
 
+    fn primary_sheet() -> GradebookSheet {
+        let values = [["T", "9", "H", "8"], ["H", "", "C", "4"], ["", "", "", ""]];
+        GradebookSheet {
+            header: GradebookHeader {
+                school: "Trường Tiểu học Gia Viễn A".into(),
+                class_name: "5A".into(),
+                ..header()
+            },
+            scheme: SheetScheme::Primary {
+                mid_test: true,
+                end_test: true,
+            },
+            columns: GradeColumn::primary(true, true),
+            rows: students()
+                .iter()
+                .zip(values)
+                .map(|(s, v)| GradebookRow {
+                    code: s.code.clone(),
+                    full_name: s.full_name.clone(),
+                    cells: cells(&v),
+                    average: Some("bỏ qua".into()),
+                })
+                .collect(),
+        }
+    }
+
+    fn primary(mid_test: bool, end_test: bool) -> ImportSpec {
+        spec(SheetScheme::Primary { mid_test, end_test })
+    }
+
+    #[test]
+    fn primary_columns_follow_the_tests_of_the_subject() {
+        let headers = |m, e| {
+            GradeColumn::primary(m, e)
+                .iter()
+                .map(|c| c.header())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            headers(true, true),
+            ["Mức GK", "Điểm KT GK", "Mức CK", "Điểm KT CK"]
+        );
+        assert_eq!(headers(false, true), ["Mức GK", "Mức CK", "Điểm KT CK"]);
+        assert_eq!(headers(false, false), ["Mức GK", "Mức CK"]);
+    }
+
+    #[test]
+    fn primary_export_has_the_usual_layout_and_reads_back() {
+        let sheet = primary_sheet();
+        let bytes = export_gradebook(&sheet).unwrap();
+        let mut wb = open_workbook_auto_from_rs(Cursor::new(bytes.clone())).unwrap();
+        let range = wb.worksheet_range("5A Toán").unwrap();
+        let text =
+            |r: u32, c: u32| cell_text(range.get_value((r, c)).unwrap_or(&Data::Empty)).unwrap();
+        assert_eq!(text(1, 0), "KẾT QUẢ ĐÁNH GIÁ MÔN TOÁN");
+        assert!(
+            text(3, 0).starts_with("Mức: T – Hoàn thành tốt"),
+            "{}",
+            text(3, 0)
+        );
+        let header: Vec<String> = (0..8).map(|c| text(4, c)).collect();
+        assert_eq!(
+            header,
+            [
+                "STT",
+                "Mã học sinh",
+                "Họ và tên",
+                "Mức GK",
+                "Điểm KT GK",
+                "Mức CK",
+                "Điểm KT CK",
+                ""
+            ],
+            "no average column: the end-of-term level is the result"
+        );
+        assert_eq!(range.get_value((5, 3)), Some(&Data::String("T".into())));
+        assert_eq!(range.get_value((5, 4)), Some(&Data::Float(9.0)));
+        let imported = import_gradebook(&bytes, &primary(true, true)).unwrap();
+        assert_eq!(imported.errors, vec![]);
+        assert_eq!(
+            imported.columns.iter().map(|(c, _)| *c).collect::<Vec<_>>(),
+            sheet.columns
+        );
+        assert_eq!(
+            imported.rows[0].cells,
+            vec![
+                Some(GradeValue::Level(PrimaryLevel::Excellent)),
+                Some(GradeValue::Test(PrimaryScore::new(9).unwrap())),
+                Some(GradeValue::Level(PrimaryLevel::Complete)),
+                Some(GradeValue::Test(PrimaryScore::new(8).unwrap())),
+            ]
+        );
+        assert_eq!(
+            imported.rows[1].cells[2],
+            Some(GradeValue::Level(PrimaryLevel::Incomplete))
+        );
+        assert_eq!(imported.rows[1].cells[1], None);
+        // The third pupil has no cell yet: a line with the pupil and nothing else is kept.
+        assert_eq!(imported.rows.len(), 3);
+    }
+
+    #[test]
+    fn primary_errors_name_the_row_and_the_column() {
+        let mut wb = Workbook::new();
+        let ws = wb.add_worksheet();
+        for (c, h) in ["Mã học sinh", "Họ và tên", "Mức GK", "Mức CK", "Điểm KT CK"]
+            .iter()
+            .enumerate()
+        {
+            ws.write_string(0, c as u16, *h).unwrap();
+        }
+        let rows: [(&str, &str, &str, &str); 3] = [
+            ("HS001", "Nguyễn Văn An", "T", "Giỏi"),
+            ("HS002", "Lê Thị Bình", "htt", "Hoàn thành"),
+            ("HS003", "Trần Đức Anh", "c", "H"),
+        ];
+        for (r, (code, name, gk, ck)) in rows.iter().enumerate() {
+            let r = 1 + r as u32;
+            for (c, v) in [code, name, gk, ck].iter().enumerate() {
+                ws.write_string(r, c as u16, **v).unwrap();
+            }
+        }
+        ws.write_string(1, 4, "8").unwrap();
+        ws.write_string(2, 4, "7,5").unwrap();
+        ws.write_number(3, 4, 11.0).unwrap();
+        let bytes = wb.save_to_buffer().unwrap();
+        let imported = import_gradebook(&bytes, &primary(false, true)).unwrap();
+        assert_eq!(
+            imported.error_lines(),
+            [
+                "Dòng 2, cột Mức CK: \"Giỏi\" không phải mức đánh giá (ghi T, H hoặc C)",
+                "Dòng 3, cột Điểm KT CK: điểm 7,5 không hợp lệ: bài kiểm tra định kỳ tiểu học cho điểm số nguyên 0–10, không cho điểm thập phân",
+                "Dòng 4, cột Điểm KT CK: điểm 11 ngoài thang 0–10",
+            ]
+        );
+        assert!(imported.rows.is_empty(), "every row has an error");
+        // A subject without a periodic test (Đạo đức) has no score to import.
+        let imported = import_gradebook(&bytes, &primary(false, false)).unwrap();
+        assert!(
+            imported.error_lines()[1]
+                .starts_with("Dòng 2, cột Điểm KT CK: môn học này không có bài kiểm tra định kỳ"),
+            "{:?}",
+            imported.error_lines()
+        );
+        // A number cell with decimals is refused too.
+        let mut wb = Workbook::new();
+        let ws = wb.add_worksheet();
+        for (c, h) in ["Mã học sinh", "Điểm KT CK"].iter().enumerate() {
+            ws.write_string(0, c as u16, *h).unwrap();
+        }
+        ws.write_string(1, 0, "HS001").unwrap();
+        ws.write_number(1, 1, 8.5).unwrap();
+        let imported = import_gradebook(&wb.save_to_buffer().unwrap(), &primary(true, true));
+        assert!(imported.unwrap().error_lines()[0].contains("không cho điểm thập phân"),);
+    }
+
+    #[test]
+    fn primary_headers_from_other_software() {
+        // "Giữa học kỳ I" and "Cuối học kỳ I" merged over "Mức đạt được | Điểm KTĐK".
+        let mut wb = Workbook::new();
+        let ws = wb.add_worksheet();
+        ws.write_string(0, 0, "BẢNG TỔNG HỢP KẾT QUẢ ĐÁNH GIÁ GIÁO DỤC")
+            .unwrap();
+        ws.merge_range(1, 2, 1, 3, "Giữa học kỳ I", &Format::new())
+            .unwrap();
+        ws.merge_range(1, 4, 1, 5, "Cuối học kỳ I", &Format::new())
+            .unwrap();
+        for (c, h) in [
+            "Mã học sinh",
+            "Họ và tên",
+            "Mức đạt được",
+            "Điểm KTĐK",
+            "Mức đạt được",
+            "Điểm KTĐK",
+        ]
+        .iter()
+        .enumerate()
+        {
+            ws.write_string(2, c as u16, *h).unwrap();
+        }
+        for (c, v) in ["HS002", "Lê Thị Bình", "Hoàn thành tốt", "10", "HT", "9"]
+            .iter()
+            .enumerate()
+        {
+            ws.write_string(3, c as u16, *v).unwrap();
+        }
+        let imported =
+            import_gradebook(&wb.save_to_buffer().unwrap(), &primary(true, true)).unwrap();
+        assert_eq!(imported.errors, vec![]);
+        assert_eq!(
+            imported.columns,
+            vec![
+                (GradeColumn::LevelMid, "Mức đạt được Giữa học kỳ I".into()),
+                (GradeColumn::TestMid, "Điểm KTĐK Giữa học kỳ I".into()),
+                (GradeColumn::LevelEnd, "Mức đạt được Cuối học kỳ I".into()),
+                (GradeColumn::TestEnd, "Điểm KTĐK Cuối học kỳ I".into()),
+            ]
+        );
+        assert_eq!(
+            imported.rows[0].cells[3],
+            Some(GradeValue::Test(PrimaryScore::new(9).unwrap()))
+        );
+        // Short headers: MGK, KTCK, "Mức cuối năm", "Điểm KT cuối kỳ".
+        for (h, col) in [
+            ("MGK", GradeColumn::LevelMid),
+            ("KTGK", GradeColumn::TestMid),
+            ("Mức cuối năm", GradeColumn::LevelEnd),
+            ("Điểm KT cuối kỳ", GradeColumn::TestEnd),
+            ("KTĐK CHK II", GradeColumn::TestEnd),
+        ] {
+            assert_eq!(primary_column(&header_key(h)), Some(col), "{h}");
+        }
+        assert_eq!(primary_column(&header_key("Mức")), None);
+        assert_eq!(primary_column(&header_key("ĐĐGgk")), None);
+    }
+
+    #[test]
+    fn a_secondary_gradebook_is_not_a_primary_one() {
+        let bytes = export_gradebook(&toan_sheet()).unwrap();
+        assert_eq!(
+            import_gradebook(&bytes, &primary(true, true)),
+            Err(FileError::NoHeader {
+                missing: vec![
+                    "Mức GK, Mức CK (và Điểm KT GK, Điểm KT CK nếu môn có bài kiểm tra)".into()
+                ]
+            })
+        );
+        let bytes = export_gradebook(&primary_sheet()).unwrap();
+        assert!(matches!(
+            import_gradebook(&bytes, &spec(SheetScheme::Scored)),
+            Err(FileError::NoHeader { .. })
+        ));
+    }
+
     #[test]
     fn files_that_are_not_gradebooks() {
         assert!(matches!(
-            import_gradebook(b"STT;Ma hoc sinh\n1;HS001", &spec(false)),
+            import_gradebook(b"STT;Ma hoc sinh\n1;HS001", &spec(SheetScheme::Scored)),
             Err(FileError::NotExcel(_))
         ));
-        assert_eq!(import_gradebook(b"", &spec(false)), Err(FileError::Empty));
+        assert_eq!(
+            import_gradebook(b"", &spec(SheetScheme::Scored)),
+            Err(FileError::Empty)
+        );
         assert!(matches!(
-            import_gradebook(&vec![0u8; MAX_FILE_BYTES + 1], &spec(false)),
+            import_gradebook(&vec![0u8; MAX_FILE_BYTES + 1], &spec(SheetScheme::Scored)),
             Err(FileError::TooLarge { .. })
         ));
         // A roster has students but no grade column.
@@ -1363,20 +1832,20 @@ mod tests {
             vec!["HS001", "Nguyễn Văn An", "05/09/2012"],
         ]);
         assert_eq!(
-            import_gradebook(&roster, &spec(false)),
+            import_gradebook(&roster, &spec(SheetScheme::Scored)),
             Err(FileError::NoHeader {
                 missing: vec!["ĐĐGtx1…, ĐĐGgk, ĐĐGck".into()]
             })
         );
         let nothing = workbook(&[vec!["Xin chào"], vec!["Tạm biệt"]]);
         assert!(matches!(
-            import_gradebook(&nothing, &spec(false)),
+            import_gradebook(&nothing, &spec(SheetScheme::Scored)),
             Err(FileError::NoHeader { .. })
         ));
         // A header and no student.
         let blank = workbook(&[vec!["Mã học sinh", "Họ và tên", "TX1", "GK", "CK"]]);
         assert_eq!(
-            import_gradebook(&blank, &spec(false)),
+            import_gradebook(&blank, &spec(SheetScheme::Scored)),
             Err(FileError::Empty)
         );
     }

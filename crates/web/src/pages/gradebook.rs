@@ -1,8 +1,16 @@
 //! The subject gradebook (sổ điểm) of a course: entry by the teacher (Circular 22 for grades
 //! 6–12 with ĐĐGtx/ĐĐGgk/ĐĐGck, averages and comment ratings; Circular 27 for grades 1–5 with
 //! levels and periodic test scores), read-only views for students and parents, homework scores
-//! posted into a regular column, Excel export and all-or-nothing import, the change history and
-//! the principal's term lock.
+//! posted into a regular column, Excel export and import (Circular 22 and 27 alike), the change
+//! history and the principal's term lock.
+//!
+//! An import is checked, then previewed, then confirmed: the upload is checked against the
+//! class and the grade rules (every bad cell is listed by row and column, and nothing is kept);
+//! a clean file is kept in the file store under a key built on the server (school, course, user
+//! and a random token) and the teacher sees every cell it changes, old → new; the confirmation
+//! reads the file again and writes only if the changes are still the ones shown (a digest of
+//! them travels with the form), so a save by someone else in between is never overwritten
+//! unseen. The write itself is one audited, lock-checked transaction.
 
 use super::learning::{Access, course_for, read_upload};
 use super::{parse_uuid, school_for};
@@ -31,7 +39,7 @@ use domain::grades::{
 };
 use office::gradebook::{
     ClassStudent, GradeColumn, GradeValue, GradebookHeader, GradebookRow, GradebookSheet,
-    ImportSpec, RowError,
+    ImportSpec, RowError, SheetScheme,
 };
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -49,7 +57,11 @@ pub fn router() -> Router<AppState> {
         .route("/courses/{id}/gradebook/post-task", post(post_task))
         .route(
             "/courses/{id}/gradebook/import",
-            get(import_page).post(import),
+            get(import_page).post(import_preview),
+        )
+        .route(
+            "/courses/{id}/gradebook/import/confirm",
+            post(import_confirm),
         )
         .route("/courses/{id}/gradebook/history", get(history_page))
         .route("/schools/{sid}/terms/lock", post(lock_term))
@@ -828,18 +840,55 @@ async fn lock_term(
 
 // ----- Excel -----
 
+/// How the Excel file of a course is graded.
+fn sheet_scheme(course: &Course, scheme: Scheme) -> SheetScheme {
+    match scheme {
+        Scheme::Scored => SheetScheme::Scored,
+        Scheme::Comment => SheetScheme::Comment,
+        Scheme::Primary => SheetScheme::Primary {
+            mid_test: primary_has_midterm_test(
+                &course.subject_code,
+                u8::try_from(course.grade).unwrap_or(0),
+            ),
+            end_test: primary_has_test(&course.subject_code),
+        },
+    }
+}
+
+/// The Excel column of a gradebook column.
+fn excel_column(c: &Column) -> Option<GradeColumn> {
+    Some(match c.kind {
+        KIND_TX => GradeColumn::Regular(u8::try_from(c.slot).ok()?),
+        KIND_GK => GradeColumn::MidTerm,
+        KIND_CK => GradeColumn::EndTerm,
+        KIND_MGK => GradeColumn::LevelMid,
+        KIND_KTGK => GradeColumn::TestMid,
+        KIND_MCK => GradeColumn::LevelEnd,
+        KIND_KTCK => GradeColumn::TestEnd,
+        _ => return None,
+    })
+}
+
+/// The stored kind and slot of an Excel column.
+fn stored_cell(col: GradeColumn) -> (&'static str, i64) {
+    match col {
+        GradeColumn::Regular(n) => (KIND_TX, i64::from(n)),
+        GradeColumn::MidTerm => (KIND_GK, 1),
+        GradeColumn::EndTerm => (KIND_CK, 1),
+        GradeColumn::LevelMid => (KIND_MGK, 1),
+        GradeColumn::TestMid => (KIND_KTGK, 1),
+        GradeColumn::LevelEnd => (KIND_MCK, 1),
+        GradeColumn::TestEnd => (KIND_KTCK, 1),
+    }
+}
+
 async fn sheet(
     state: &AppState,
     course: &Course,
     school: &School,
     term: i64,
-) -> WebResult<(GradebookSheet, Vec<CourseStudent>)> {
+) -> WebResult<GradebookSheet> {
     let scheme = scheme_of(course);
-    if scheme == Scheme::Primary {
-        return Err(WebError::BadRequest(
-            "Sổ điểm Excel theo Thông tư 27 (tiểu học) chưa được hỗ trợ.".into(),
-        ));
-    }
     let entries = state.db.grade_entries(course, term).await?;
     let cols = columns(course, scheme, &entries);
     let cells = cell_map(&entries);
@@ -854,30 +903,30 @@ async fn sheet(
                 .iter()
                 .map(|c| cell(&cells, st.student_id, c.kind, c.slot).map(str::to_owned))
                 .collect(),
-            average: term_result(course, scheme, &cells, st.student_id)
-                .ok()
-                .map(|v| match Rating::parse(&v) {
-                    Ok(r) if scheme == Scheme::Comment => r.code().to_owned(),
-                    _ => v,
-                }),
+            average: if scheme == Scheme::Primary {
+                None
+            } else {
+                term_result(course, scheme, &cells, st.student_id).ok().map(
+                    |v| match Rating::parse(&v) {
+                        Ok(r) if scheme == Scheme::Comment => r.code().to_owned(),
+                        _ => v,
+                    },
+                )
+            },
         })
         .collect();
-    let n = cols.iter().filter(|c| c.kind == KIND_TX).count();
-    Ok((
-        GradebookSheet {
-            header: GradebookHeader {
-                school: school.name.clone(),
-                class_name: course.class_name.clone(),
-                subject: course.subject_name.clone(),
-                term: term_of(term),
-                school_year: year.name,
-            },
-            comment_graded: scheme == Scheme::Comment,
-            columns: GradeColumn::standard(n),
-            rows,
+    Ok(GradebookSheet {
+        header: GradebookHeader {
+            school: school.name.clone(),
+            class_name: course.class_name.clone(),
+            subject: course.subject_name.clone(),
+            term: term_of(term),
+            school_year: year.name,
         },
-        students,
-    ))
+        scheme: sheet_scheme(course, scheme),
+        columns: cols.iter().filter_map(excel_column).collect(),
+        rows,
+    })
 }
 
 fn require_reader(access: &Access) -> WebResult<()> {
@@ -897,7 +946,7 @@ async fn export(
     let (course, school, access) = course_for(&state, &s, id).await?;
     require_reader(&access)?;
     let term = parse_term(q.term.as_deref())?;
-    let (sheet, _) = sheet(&state, &course, &school, term).await?;
+    let sheet = sheet(&state, &course, &school, term).await?;
     let bytes = tokio::task::spawn_blocking(move || office::gradebook::export_gradebook(&sheet))
         .await
         .map_err(|e| WebError::Internal(e.into()))?
@@ -911,13 +960,53 @@ async fn export(
     ))
 }
 
+/// A cell an import changes, as the preview shows it.
+pub struct PreviewChange {
+    /// Excel row of the student.
+    pub row: usize,
+    /// Student's name and code.
+    pub student: String,
+    /// Column (`ĐĐGtx2`, `Mức cuối kỳ`).
+    pub column: String,
+    /// Stored value, or "—".
+    pub old: String,
+    /// Value in the file.
+    pub new: String,
+}
+
 #[derive(Template)]
 #[template(path = "gradebook_import.html")]
 struct ImportPage {
     ctx: Ctx,
     course: Course,
     term: i64,
+    primary: bool,
     errors: Vec<RowError>,
+    /// Whether a clean file was read (the preview is shown).
+    previewed: bool,
+    changes: Vec<PreviewChange>,
+    token: String,
+    digest: String,
+}
+
+impl ImportPage {
+    fn new(s: &Session, course: Course, term: i64) -> Self {
+        Self {
+            ctx: Ctx::new(
+                s,
+                format!("{} · {}", s.lang.t("gb-import"), course_title(&course)),
+            )
+            .with_help("so-diem"),
+            primary: scheme_of(&course) == Scheme::Primary,
+            course,
+            term,
+            errors: Vec::new(),
+            previewed: false,
+            changes: Vec::new(),
+            token: String::new(),
+            digest: String::new(),
+        }
+    }
 }
 
 async fn import_page(
@@ -929,36 +1018,35 @@ async fn import_page(
     let (course, _, access) = course_for(&state, &s, id).await?;
     require_teach(&access)?;
     let term = parse_term(q.term.as_deref())?;
-    let page = ImportPage {
-        ctx: Ctx::new(
-            &s,
-            format!("{} · {}", s.lang.t("gb-import"), course_title(&course)),
-        ),
-        course,
-        term,
-        errors: Vec::new(),
-    };
-    Ok(render(&page)?.into_response())
+    Ok(render(&ImportPage::new(&s, course, term))?.into_response())
 }
 
-/// Reads an uploaded gradebook; applies it only when every row is valid.
-async fn import(
-    State(state): State<AppState>,
-    s: Session,
-    Path(id): Path<Id>,
-    req: Request,
-) -> WebResult<Response> {
-    let (course, school, access) = course_for(&state, &s, id).await?;
-    require_teach(&access)?;
-    let upload = read_upload(req, &state, 1, office::gradebook::MAX_FILE_BYTES).await?;
-    let term = parse_term(Some(&upload.get("term")))?;
-    let scheme = scheme_of(&course);
-    let Some((_, _, bytes)) = upload.files.into_iter().next() else {
-        return Err(WebError::BadRequest("Chưa chọn tệp Excel sổ điểm.".into()));
-    };
-    let (_, students) = sheet(&state, &course, &school, term).await?;
+/// What a checked file would write.
+struct Plan {
+    writes: Vec<CellWrite>,
+    changes: Vec<PreviewChange>,
+    /// A digest of the changes (cell, old, new), so the confirmation writes only what was shown.
+    digest: String,
+}
+
+/// Why a file cannot be imported: its row errors, or one message for the whole file.
+struct Refusal {
+    errors: Vec<RowError>,
+    message: Option<String>,
+}
+
+/// Reads a gradebook file against the class and the grade rules, and compares it with the
+/// stored cells. Empty cells leave the stored value as it is.
+async fn plan_import(
+    state: &AppState,
+    course: &Course,
+    term: i64,
+    bytes: Vec<u8>,
+) -> WebResult<Result<Plan, Refusal>> {
+    let scheme = scheme_of(course);
+    let students = state.db.course_students(course).await?;
     let spec = ImportSpec {
-        comment_graded: scheme == Scheme::Comment,
+        scheme: sheet_scheme(course, scheme),
         students: students
             .iter()
             .map(|st| ClassStudent {
@@ -971,69 +1059,205 @@ async fn import(
         tokio::task::spawn_blocking(move || office::gradebook::import_gradebook(&bytes, &spec))
             .await
             .map_err(|e| WebError::Internal(e.into()))?;
-    let refuse = |errors: Vec<RowError>, message: Option<String>| -> WebResult<Response> {
-        let mut ctx = Ctx::new(
-            &s,
-            format!("{} · {}", s.lang.t("gb-import"), course_title(&course)),
-        );
-        ctx.error = Some(message.unwrap_or_else(|| s.lang.t("gb-import-errors")));
-        let page = ImportPage {
-            ctx,
-            course: course.clone(),
-            term,
-            errors,
-        };
-        Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response())
-    };
     let parsed = match parsed {
         Ok(p) => p,
-        Err(e) => return refuse(Vec::new(), Some(e.to_string())),
+        Err(e) => {
+            return Ok(Err(Refusal {
+                errors: Vec::new(),
+                message: Some(e.to_string()),
+            }));
+        }
     };
     if !parsed.errors.is_empty() {
-        return refuse(parsed.errors, None);
+        return Ok(Err(Refusal {
+            errors: parsed.errors,
+            message: None,
+        }));
     }
-    let by_code: HashMap<&str, Id> = students
-        .iter()
-        .map(|st| (st.code.as_str(), st.student_id))
-        .collect();
-    let mut writes = Vec::new();
+    let by_code: HashMap<&str, &CourseStudent> =
+        students.iter().map(|st| (st.code.as_str(), st)).collect();
+    let stored = cell_map(&state.db.grade_entries(course, term).await?);
+    let mut plan = Plan {
+        writes: Vec::new(),
+        changes: Vec::new(),
+        digest: String::new(),
+    };
+    let mut lines = Vec::new();
     for row in &parsed.rows {
         let Some(student) = by_code.get(row.code.as_str()) else {
             continue;
         };
-        for ((col, _), cell) in parsed.columns.iter().zip(&row.cells) {
-            let Some(value) = cell else { continue };
-            let (kind, slot) = match col {
-                GradeColumn::Regular(n) => (KIND_TX, i64::from(*n)),
-                GradeColumn::MidTerm => (KIND_GK, 1),
-                GradeColumn::EndTerm => (KIND_CK, 1),
-            };
+        for ((col, _), value) in parsed.columns.iter().zip(&row.cells) {
+            let Some(value) = value else { continue };
+            let (kind, slot) = stored_cell(*col);
             if slot > MAX_REGULAR {
-                return refuse(
-                    vec![RowError {
+                return Ok(Err(Refusal {
+                    errors: vec![RowError {
                         row: parsed.header_row,
                         column: col.header(),
                         message: format!("Sổ điểm có tối đa {MAX_REGULAR} cột ĐĐGtx"),
                     }],
-                    None,
-                );
+                    message: None,
+                }));
             }
-            let stored = match value {
+            let new = match value {
                 GradeValue::Score(sc) => sc.to_string(),
                 GradeValue::Rating(r) => r.code().to_owned(),
+                GradeValue::Level(l) => l.code().to_owned(),
+                GradeValue::Test(t) => t.to_string(),
             };
-            writes.push(CellWrite {
-                student_id: *student,
+            let old = cell(&stored, student.student_id, kind, slot);
+            if old == Some(new.as_str()) {
+                continue;
+            }
+            lines.push(format!(
+                "{}|{kind}|{slot}|{}|{new}\n",
+                student.student_id,
+                old.unwrap_or("")
+            ));
+            plan.changes.push(PreviewChange {
+                row: row.row,
+                student: format!("{} ({})", student.full_name, student.code),
+                column: cell_label(kind, slot),
+                old: old.unwrap_or("—").to_owned(),
+                new: new.clone(),
+            });
+            plan.writes.push(CellWrite {
+                student_id: student.student_id,
                 kind: kind.into(),
                 slot,
-                value: Some(stored),
+                value: Some(new),
             });
         }
     }
-    state
+    lines.sort();
+    plan.digest = {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        for l in &lines {
+            h.update(l.as_bytes());
+        }
+        hex::encode(&h.finalize()[..16])
+    };
+    Ok(Ok(plan))
+}
+
+/// Where a previewed upload waits for its confirmation: built on the server, so a token from
+/// the form can only name the user's own upload for this course.
+fn import_key(course: &Course, user: Id, token: &str) -> String {
+    format!(
+        "gradebook-imports/{}/{}/{user}/{token}.xlsx",
+        course.school_id, course.id
+    )
+}
+
+/// The refusal message of a locked term, as the write itself words it.
+async fn refuse_locked(state: &AppState, course: &Course, term: i64) -> WebResult<()> {
+    if state
         .db
-        .set_grades(&course, term, &writes, "import", s.user.id)
-        .await?;
+        .term_lock(course.school_id, course.year_id, term)
+        .await?
+        .is_some()
+    {
+        return Err(WebError::Conflict(format!(
+            "{} của năm học đã được khoá sổ điểm; không thể nhập điểm. Hãy liên hệ hiệu trưởng nếu cần mở khoá.",
+            term_of(term).label()
+        )));
+    }
+    Ok(())
+}
+
+fn refused(s: &Session, course: &Course, term: i64, r: Refusal) -> WebResult<Response> {
+    let mut page = ImportPage::new(s, course.clone(), term);
+    page.ctx.error = Some(r.message.unwrap_or_else(|| s.lang.t("gb-import-errors")));
+    page.errors = r.errors;
+    Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response())
+}
+
+/// Checks an uploaded gradebook and shows what it would change; saves nothing.
+async fn import_preview(
+    State(state): State<AppState>,
+    s: Session,
+    Path(id): Path<Id>,
+    req: Request,
+) -> WebResult<Response> {
+    let (course, _, access) = course_for(&state, &s, id).await?;
+    require_teach(&access)?;
+    let upload = read_upload(req, &state, 1, office::gradebook::MAX_FILE_BYTES).await?;
+    let term = parse_term(Some(&upload.get("term")))?;
+    let Some((_, _, bytes)) = upload.files.into_iter().next() else {
+        return Err(WebError::BadRequest("Chưa chọn tệp Excel sổ điểm.".into()));
+    };
+    refuse_locked(&state, &course, term).await?;
+    let plan = match plan_import(&state, &course, term, bytes.to_vec()).await? {
+        Ok(p) => p,
+        Err(r) => return refused(&s, &course, term, r),
+    };
+    let mut page = ImportPage::new(&s, course.clone(), term);
+    page.previewed = true;
+    if !plan.changes.is_empty() {
+        let token = uuid::Uuid::now_v7().simple().to_string();
+        state
+            .storage
+            .put(&import_key(&course, s.user.id, &token), bytes.to_vec())
+            .await
+            .map_err(|e| WebError::Internal(e.into()))?;
+        page.token = token;
+        page.digest = plan.digest;
+    }
+    page.changes = plan.changes;
+    Ok(render(&page)?.into_response())
+}
+
+#[derive(Deserialize)]
+struct ConfirmForm {
+    #[serde(default)]
+    term: String,
+    token: String,
+    digest: String,
+}
+
+/// Writes a previewed import, if it still makes exactly the changes that were shown.
+async fn import_confirm(
+    State(state): State<AppState>,
+    s: Session,
+    Path(id): Path<Id>,
+    Form(f): Form<ConfirmForm>,
+) -> WebResult<Response> {
+    let (course, _, access) = course_for(&state, &s, id).await?;
+    require_teach(&access)?;
+    let term = parse_term(Some(&f.term))?;
+    let gone = || {
+        WebError::BadRequest(
+            "Tệp tải lên đã được nhập hoặc không còn nữa; hãy tải tệp lên lại.".into(),
+        )
+    };
+    let token = uuid::Uuid::parse_str(f.token.trim())
+        .map_err(|_| gone())?
+        .simple()
+        .to_string();
+    let key = import_key(&course, s.user.id, &token);
+    let bytes = state.storage.get(&key).await.map_err(|_| gone())?;
+    let plan = match plan_import(&state, &course, term, bytes.to_vec()).await? {
+        Ok(p) => p,
+        Err(r) => {
+            let _ = state.storage.delete(&key).await;
+            return refused(&s, &course, term, r);
+        }
+    };
+    if plan.digest != f.digest.trim() {
+        let _ = state.storage.delete(&key).await;
+        return Err(WebError::Conflict(
+            "Sổ điểm đã thay đổi sau khi bạn xem trước (có người vừa lưu điểm, hoặc danh sách lớp đã đổi). Không điểm nào được nhập; hãy tải tệp lên lại để xem các thay đổi mới."
+                .into(),
+        ));
+    }
+    let written = state
+        .db
+        .set_grades(&course, term, &plan.writes, "import", s.user.id)
+        .await;
+    let _ = state.storage.delete(&key).await;
+    written?;
     Ok(Redirect::to(&book_url(&course, term)).into_response())
 }
 

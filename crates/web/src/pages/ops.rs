@@ -17,7 +17,6 @@ pub fn router() -> Router<AppState> {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/static/{file}", get(asset))
-        .route("/static/vendor/{file}", get(vendor))
         .route("/lang/{code}", get(set_lang))
         .route("/manifest.webmanifest", get(manifest))
         .route("/sw.js", get(service_worker))
@@ -52,7 +51,7 @@ const CSS: &str = include_str!("../../static/app.css");
 const JS: &str = include_str!("../../static/app.js");
 const ICON: &str = include_str!("../../static/icon.svg");
 const SW: &str = include_str!("../../static/sw.js");
-const MATH: &str = include_str!("../../static/math.js");
+const MATH: &str = include_str!("../../static/math.css");
 
 /// A short hash of the assets: pages link `app.css?v=…`, so a new binary busts the year-long
 /// browser cache exactly when an asset changed.
@@ -64,6 +63,11 @@ pub fn asset_version() -> &'static str {
         h.update(CSS);
         h.update(JS);
         h.update(MATH);
+        // The page scripts are cached by URL too (the service worker keeps /static/*).
+        h.update(super::exams::EXAM_JS);
+        h.update(super::live::LIVE_JS);
+        h.update(super::video::PLAYER_JS);
+        h.update(super::video::UPLOAD_JS);
         hex::encode(&h.finalize()[..6])
     })
 }
@@ -73,32 +77,13 @@ async fn asset(Path(file): Path<String>) -> Response {
         "app.css" => (CSS, "text/css; charset=utf-8"),
         "app.js" => (JS, "text/javascript; charset=utf-8"),
         "icon.svg" => (ICON, "image/svg+xml"),
-        "math.js" => (MATH, "text/javascript; charset=utf-8"),
+        "math.css" => (MATH, "text/css; charset=utf-8"),
         _ => return StatusCode::NOT_FOUND.into_response(),
     };
     (
         [
             (header::CONTENT_TYPE, ctype),
             // Assets change only with a new binary; the layout links them with a version.
-            (header::CACHE_CONTROL, "public, max-age=31536000, immutable"),
-        ],
-        body,
-    )
-        .into_response()
-}
-
-/// Third-party libraries, vendored and loaded only by the pages that need them.
-async fn vendor(Path(file): Path<String>) -> Response {
-    let (body, ctype) = match file.as_str() {
-        "katex.min.js" => (
-            include_str!("../../static/vendor/katex.min.js"),
-            "text/javascript; charset=utf-8",
-        ),
-        _ => return StatusCode::NOT_FOUND.into_response(),
-    };
-    (
-        [
-            (header::CONTENT_TYPE, ctype),
             (header::CACHE_CONTROL, "public, max-age=31536000, immutable"),
         ],
         body,

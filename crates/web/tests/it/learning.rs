@@ -272,7 +272,28 @@ async fn materials_reach_students_only_after_review_and_approval() {
         .await
         .unwrap();
     assert!(!view.contains("<script>alert"), "script removed");
-    assert!(view.contains("math math-inline") && view.contains("/static/math.js"));
+    // Math arrives as MathML rendered by the server: no script to download, only a small
+    // style sheet on pages with formulas.
+    assert!(
+        view.contains("<math><mfrac><mn>1</mn><mn>2</mn></mfrac><mo>=</mo>"),
+        "{view}"
+    );
+    assert!(view.contains("/static/math.css"), "{view}");
+    assert!(
+        !view.contains("math.js") && !view.contains("katex"),
+        "{view}"
+    );
+    let css = app.get(&hs, "/static/math.css").await;
+    assert_eq!(css.status(), 200);
+    assert!(
+        css.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/css")
+    );
+    for gone in ["/static/math.js", "/static/vendor/katex.min.js"] {
+        assert_eq!(app.get(&hs, gone).await.status(), 404, "{gone}");
+    }
 
     // Editing an approved material makes version 2 in draft; students keep version 1.
     let part = reqwest::multipart::Form::new()
