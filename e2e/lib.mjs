@@ -117,7 +117,14 @@ export async function startServer(name) {
 
 function spawnServer(bin, name, port, dataDir) {
   const args = ['serve', '--demo', '--data', dataDir, '--listen', `127.0.0.1:${port}`];
-  const env = { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'info', NO_COLOR: '1' };
+  // Live-class media ports on loopback and free: test servers run side by side.
+  const env = {
+    ...process.env,
+    RUST_LOG: process.env.RUST_LOG ?? 'info',
+    NO_COLOR: '1',
+    LOPHOC_LIVE_UDP: '127.0.0.1:0',
+    LOPHOC_LIVE_TCP: '127.0.0.1:0',
+  };
   const child = spawn(bin, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const logFile = path.join(RESULTS_DIR, `server-${name}.log`);
   let output = `$ ${bin} ${args.join(' ')}\n`;
@@ -195,8 +202,11 @@ async function waitHealthy(server, timeoutMs) {
   );
 }
 
-/** Launches the system Chromium (never a downloaded one). */
-export async function launchBrowser() {
+/**
+ * Launches the system Chromium (never a downloaded one). `extraArgs` adds command-line flags
+ * for one test file (the live class uses fake camera and microphone).
+ */
+export async function launchBrowser({ extraArgs = [] } = {}) {
   const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
   if (!existsSync(executablePath)) {
     throw new Error(`Chromium not found at ${executablePath} (apt-get install chromium)`);
@@ -207,7 +217,7 @@ export async function launchBrowser() {
   let lastError;
   for (let attempt = 1; attempt <= 3; attempt++) {
     try {
-      return await chromium.launch({ executablePath, headless: true, args: CHROMIUM_ARGS, timeout: 60_000 });
+      return await chromium.launch({ executablePath, headless: true, args: [...CHROMIUM_ARGS, ...extraArgs], timeout: 60_000 });
     } catch (e) {
       lastError = e;
       console.error(`Chromium did not start (attempt ${attempt}/3): ${String(e).split('\n')[0]}`);

@@ -144,6 +144,14 @@ pub enum Action {
     AuthorMaterials,
     /// Review learning materials of a school (subject-group heads and the principal).
     ReviewMaterials,
+    /// Schedule, run and end the live sessions of a class, correct their attendance (the
+    /// class's teacher and the school's managers). Target: the class.
+    ManageLiveSession,
+    /// Enter a live session as a student. Target: the student, who must be the actor.
+    JoinLive,
+    /// Enter a school's live sessions to observe (principal, subject-group heads, officers
+    /// whose scope contains the school). Target: the school.
+    ObserveLive,
 }
 
 /// The thing acted on, with its place in the tree.
@@ -280,6 +288,25 @@ impl Actor {
                 self.school_role_in(s.id, &[Role::Principal, Role::GroupHead])
             }
             (
+                Action::ManageLiveSession,
+                Target::Class {
+                    school, teachers, ..
+                },
+            ) => {
+                self.school_role_in(school.id, MANAGERS)
+                    || (self.school_role_in(school.id, STAFF) && teachers.contains(&self.user_id))
+            }
+            (
+                Action::JoinLive,
+                Target::Student {
+                    school, user_id, ..
+                },
+            ) => user_id == Some(self.user_id) && self.school_role_in(school.id, &[Role::Student]),
+            (Action::ObserveLive, Target::School(s)) => {
+                self.officer_covers(&s.unit_path)
+                    || self.school_role_in(s.id, &[Role::Principal, Role::GroupHead])
+            }
+            (
                 Action::ManageClass,
                 Target::Class {
                     school, homeroom, ..
@@ -413,6 +440,73 @@ mod tests {
         let admin = actor(Role::SystemAdmin, Some("/"), None);
         assert!(admin.can(Action::ManageSystem, Target::System));
         assert!(admin.can(Action::ManageSchool, Target::School(&foreign)));
+    }
+
+    #[test]
+    fn live_sessions_are_run_by_the_teacher_joined_by_students_observed_by_leaders() {
+        let own = SchoolRef {
+            id: new_id(),
+            unit_path: "/p/a/".into(),
+        };
+        let foreign = SchoolRef {
+            id: new_id(),
+            unit_path: "/p/b/".into(),
+        };
+        let teacher = actor(Role::Teacher, None, Some(own.id));
+        let colleague = actor(Role::Teacher, None, Some(own.id));
+        let teachers = [teacher.user_id];
+        let class = Target::Class {
+            school: &own,
+            homeroom: None,
+            teachers: &teachers,
+        };
+        assert!(teacher.can(Action::ManageLiveSession, class));
+        assert!(!colleague.can(Action::ManageLiveSession, class));
+        assert!(!colleague.can(Action::ObserveLive, Target::School(&own)));
+        let principal = actor(Role::Principal, None, Some(own.id));
+        assert!(principal.can(Action::ManageLiveSession, class));
+        assert!(principal.can(Action::ObserveLive, Target::School(&own)));
+        assert!(!principal.can(Action::ObserveLive, Target::School(&foreign)));
+        let head = actor(Role::GroupHead, None, Some(own.id));
+        assert!(head.can(Action::ObserveLive, Target::School(&own)));
+        assert!(!head.can(Action::ManageLiveSession, class));
+        // A teacher of another school, even listed, cannot run the class.
+        let outsider = actor(Role::Teacher, None, Some(foreign.id));
+        let listed = [outsider.user_id];
+        assert!(!outsider.can(
+            Action::ManageLiveSession,
+            Target::Class {
+                school: &own,
+                homeroom: None,
+                teachers: &listed
+            }
+        ));
+
+        let commune = actor(Role::CommuneOfficer, Some("/p/a/"), None);
+        assert!(commune.can(Action::ObserveLive, Target::School(&own)));
+        assert!(!commune.can(Action::ObserveLive, Target::School(&foreign)));
+        assert!(!commune.can(Action::ManageLiveSession, class));
+        let province = actor(Role::ProvinceOfficer, Some("/p/"), None);
+        assert!(province.can(Action::ObserveLive, Target::School(&foreign)));
+
+        let student = actor(Role::Student, None, Some(own.id));
+        let me = Target::Student {
+            school: &own,
+            user_id: Some(student.user_id),
+            guardians: &[],
+        };
+        assert!(student.can(Action::JoinLive, me));
+        assert!(!student.can(Action::ObserveLive, Target::School(&own)));
+        let classmate = actor(Role::Student, None, Some(own.id));
+        assert!(!classmate.can(Action::JoinLive, me));
+        let parent = actor(Role::Parent, None, None);
+        let child = Target::Student {
+            school: &own,
+            user_id: None,
+            guardians: &[parent.user_id],
+        };
+        assert!(!parent.can(Action::JoinLive, child));
+        assert!(!parent.can(Action::ObserveLive, Target::School(&own)));
     }
 
     #[test]

@@ -828,3 +828,26 @@ pub async fn exam_storm(
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }
+
+/// `lophoc bench live`: one class on loopback through the media server (see
+/// `live::testclient::bench`), printed as one summary line.
+pub async fn live(students: usize, with_video: usize, seconds: u64) -> Result<()> {
+    let r = web::live::testclient::bench(web::live::testclient::BenchOptions {
+        students,
+        students_with_video: with_video,
+        duration: Duration::from_secs(seconds),
+    })
+    .await?;
+    println!(
+        "live: students={} down_tracks={} server_cpu_percent={:.1} down_tracks_per_core={:.0} forwarded_frames_per_s={:.0} first_frame_median_ms={} first_frame_max_ms={} students_without_video={}",
+        r.students,
+        r.down_tracks,
+        r.server_cpu_percent,
+        r.down_tracks_per_core,
+        r.forwarded_frames_per_sec,
+        r.first_frame_median.as_millis(),
+        r.first_frame_max.as_millis(),
+        r.students_without_video,
+    );
+    Ok(())
+}

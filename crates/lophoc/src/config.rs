@@ -41,6 +41,16 @@ pub struct Config {
     pub zalo_template_id: String,
     /// Largest lesson video a teacher may upload, in MB (default 2048 = 2 GB).
     pub max_video_mb: u64,
+    /// UDP address of the live-class media server (all peers share it).
+    pub live_udp: String,
+    /// TCP address for ICE-TCP (networks that block UDP); empty turns it off.
+    pub live_tcp: String,
+    /// IP addresses announced to browsers, comma separated; empty: detected.
+    pub live_announce: String,
+    /// This media node's id in the registry (several nodes share one database).
+    pub live_node_id: String,
+    /// Public WebSocket base of this media node (`wss://media1.example`); empty: the web origin.
+    pub live_ws_base: String,
 }
 
 fn empty_secret() -> secrecy::SecretString {
@@ -64,6 +74,11 @@ impl Default for Config {
             zalo_endpoint: "https://business.openapi.zalo.me/message/template".into(),
             zalo_access_token: secrecy::SecretString::from(""),
             zalo_template_id: String::new(),
+            live_udp: "0.0.0.0:3478".into(),
+            live_tcp: "0.0.0.0:3478".into(),
+            live_announce: String::new(),
+            live_node_id: "local".into(),
+            live_ws_base: String::new(),
         }
     }
 }
@@ -109,7 +124,44 @@ impl Config {
             "cấu hình không hợp lệ: log_format = \"{}\" (chỉ nhận \"text\" hoặc \"json\")",
             config.log_format
         );
+        config.live()?;
         Ok(config)
+    }
+
+    /// The media server's settings; errors name the bad key.
+    pub fn live(&self) -> Result<web::live::LiveConfig> {
+        let addr = |key: &str, v: &str| -> Result<std::net::SocketAddr> {
+            v.trim().parse().map_err(|_| {
+                anyhow::anyhow!(
+                    "cấu hình không hợp lệ: {key} = \"{v}\" không phải địa chỉ IP:cổng (ví dụ 0.0.0.0:3478)"
+                )
+            })
+        };
+        let udp = addr("live_udp", &self.live_udp)?;
+        let tcp = match self.live_tcp.trim() {
+            "" => None,
+            v => Some(addr("live_tcp", v)?),
+        };
+        let announce = self
+            .live_announce
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                s.parse().map_err(|_| {
+                    anyhow::anyhow!(
+                        "cấu hình không hợp lệ: live_announce chứa \"{s}\", không phải địa chỉ IP"
+                    )
+                })
+            })
+            .collect::<Result<Vec<std::net::IpAddr>>>()?;
+        Ok(web::live::LiveConfig {
+            udp,
+            tcp,
+            announce,
+            recordings_dir: self.data_dir.join("recordings"),
+            ..web::live::LiveConfig::default()
+        })
     }
 
     /// The database URL: PostgreSQL when configured, else SQLite in the data directory.
@@ -145,6 +197,9 @@ impl Config {
             smtp_url: (!self.smtp_url.expose_secret().is_empty()).then(|| self.smtp_url.clone()),
             mail_from: self.mail_from.clone(),
             zalo,
+            live: self.live().unwrap_or_default(),
+            live_node_id: self.live_node_id.clone(),
+            live_ws_base: self.live_ws_base.clone(),
             public_url: if self.public_url.is_empty() {
                 format!("http://{}", self.listen)
             } else {

@@ -27,7 +27,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the server (web; background jobs and media come with later features).
+    /// Run the server: web pages, background jobs and the live-class media server.
     Serve {
         /// Address to listen on, e.g. 0.0.0.0:8080.
         #[arg(long)]
@@ -35,6 +35,10 @@ enum Command {
         /// Load the demo province into an empty database and print the demo logins.
         #[arg(long)]
         demo: bool,
+        /// What to run: `all` (default), `web` (pages and jobs), `media` (the live-class media
+        /// server and its WebSocket only).
+        #[arg(long, default_value = "all")]
+        role: String,
     },
     /// Load the demo province into an empty database, print the demo logins and exit.
     Demo,
@@ -142,6 +146,20 @@ enum BenchWhat {
         #[arg(long, default_value_t = 3000.0)]
         rate: f64,
     },
+    /// Live class: one teacher (simulcast camera + microphone) and N synthetic students on
+    /// loopback through the media server; prints its CPU, forwarded down-tracks per core and
+    /// join-to-first-frame times.
+    Live {
+        /// Students in the class.
+        #[arg(long, default_value_t = 40)]
+        students: usize,
+        /// Students who also send camera video.
+        #[arg(long, default_value_t = 2)]
+        with_video: usize,
+        /// Seconds to run.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -198,11 +216,14 @@ async fn open_db(config: &Config) -> Result<Db> {
 
 async fn run(command: Command, mut config: Config) -> Result<()> {
     match command {
-        Command::Serve { listen, demo } => {
+        Command::Serve { listen, demo, role } => {
             if let Some(l) = listen {
                 config.listen = l;
             }
-            serve(config, demo).await
+            let role = web::NodeRole::parse(&role).with_context(|| {
+                format!("--role \"{role}\" không hợp lệ (chỉ nhận all, web hoặc media)")
+            })?;
+            serve(config, demo, role).await
         }
         Command::Demo => {
             let db = open_db(&config).await?;
@@ -282,6 +303,14 @@ async fn run(command: Command, mut config: Config) -> Result<()> {
                     rate,
                 },
         } => bench::exam_storm(students, database_url, kill, rate).await,
+        Command::Bench {
+            what:
+                BenchWhat::Live {
+                    students,
+                    with_video,
+                    seconds,
+                },
+        } => bench::live(students, with_video, seconds).await,
         Command::Backup { file } => {
             if file.exists() {
                 bail!("{} đã tồn tại; hãy chọn tên tệp khác", file.display());
@@ -294,7 +323,7 @@ async fn run(command: Command, mut config: Config) -> Result<()> {
     }
 }
 
-async fn serve(config: Config, demo: bool) -> Result<()> {
+async fn serve(config: Config, demo: bool, role: web::NodeRole) -> Result<()> {
     let started = std::time::Instant::now();
     std::fs::create_dir_all(&config.data_dir).with_context(|| {
         format!(
@@ -310,10 +339,24 @@ async fn serve(config: Config, demo: bool) -> Result<()> {
         .await
         .with_context(|| format!("không mở được cổng {} (LOPHOC_LISTEN)", config.listen))?;
     let addr = listener.local_addr()?;
-    let app = web::App::build(db.clone(), config.web())?;
+    let app = web::App::build(
+        db.clone(),
+        web::WebConfig {
+            role,
+            ..config.web()
+        },
+    )?;
     println!(
         "\nlophoc đang chạy: http://{addr}  (khởi động {} ms)",
         started.elapsed().as_millis()
+    );
+    let media = &app.state.live.live;
+    println!(
+        "lớp học trực tuyến: UDP {}, TCP {}",
+        media.udp_addr(),
+        media
+            .tcp_addr()
+            .map_or_else(|| "tắt".to_owned(), |a| a.to_string())
     );
     tracing::info!(%addr, "listening");
     app.serve(listener, shutdown_signal()).await?;

@@ -18,6 +18,9 @@ pub mod pages;
 pub mod rich;
 pub mod view;
 
+/// The live-class media server, re-exported for the binary's configuration.
+pub use live;
+
 use axum::Router;
 use axum::http::{HeaderValue, header};
 use db::Db;
@@ -65,6 +68,43 @@ pub struct WebConfig {
     pub uploads_dir: Option<std::path::PathBuf>,
     /// The video transcoder; none uses ffmpeg from `PATH` (tests inject a fake).
     pub transcoder: Option<pages::video::SharedTranscoder>,
+    /// The live-class media server (UDP/TCP addresses, announced IPs, recordings folder).
+    pub live: live::LiveConfig,
+    /// Muxes live recordings into MP4; none uses ffmpeg from `PATH` (tests inject a fake).
+    pub live_muxer: Option<pages::live::SharedMuxer>,
+    /// This node's id in the registry of media nodes.
+    pub live_node_id: String,
+    /// This node's public WebSocket base (`wss://media1.example`); empty: the pages' origin.
+    pub live_ws_base: String,
+    /// What this process serves: everything, only the pages, or only the media server.
+    pub role: NodeRole,
+    /// How often this node reports its load to the `live_nodes` registry; none: never (a
+    /// web-only node, or tests that register nodes themselves).
+    pub live_heartbeat: Option<Duration>,
+}
+
+/// What a `lophoc serve` process runs (`--role`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum NodeRole {
+    /// Pages, background jobs and the media server (one box).
+    #[default]
+    All,
+    /// Pages and background jobs; rooms go to media nodes of the registry.
+    Web,
+    /// Only the media server and its WebSocket route (plus `/healthz`).
+    Media,
+}
+
+impl NodeRole {
+    /// From `--role` (`all`, `web`, `media`).
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "all" => Some(Self::All),
+            "web" => Some(Self::Web),
+            "media" => Some(Self::Media),
+            _ => None,
+        }
+    }
 }
 
 impl Default for WebConfig {
@@ -87,6 +127,12 @@ impl Default for WebConfig {
             max_video_bytes: media::upload::DEFAULT_MAX_LEN,
             uploads_dir: None,
             transcoder: None,
+            live: live::LiveConfig::default(),
+            live_muxer: None,
+            live_node_id: "local".into(),
+            live_ws_base: String::new(),
+            role: NodeRole::All,
+            live_heartbeat: Some(Duration::from_secs(10)),
         }
     }
 }
@@ -112,6 +158,8 @@ pub struct AppState {
     pub transcoder: Arc<dyn media::video::Transcoder>,
     /// Bounds how many transcodes run at once (one by default).
     pub transcodes: media::video::TranscodeQueue,
+    /// The live-class media server of this node, with the muxer and the token key.
+    pub live: Arc<pages::live::LiveHub>,
 }
 
 /// The application: its router and state.
@@ -187,7 +235,35 @@ impl App {
             Some(t) => t.0.clone(),
             None => Arc::new(media::video::FfmpegTranscoder::from_path()),
         };
+        // A web-only node hosts no room of its own (unless no media node reports): its media
+        // server stays on loopback and leaves the configured ports to the media nodes.
+        let live_config = match config.role {
+            NodeRole::Web => live::LiveConfig {
+                udp: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+                tcp: None,
+                ..config.live.clone()
+            },
+            NodeRole::All | NodeRole::Media => config.live.clone(),
+        };
+        let (media_server, live_events) = live::Live::start(live_config).map_err(|e| {
+            anyhow::anyhow!(
+                "không mở được máy chủ lớp học trực tuyến (UDP {}, TCP {:?}; khoá live_udp, live_tcp): {e}",
+                config.live.udp,
+                config.live.tcp
+            )
+        })?;
+        let muxer: Arc<dyn pages::live::Muxer> = match &config.live_muxer {
+            Some(m) => m.0.clone(),
+            None => Arc::new(pages::live::FfmpegMuxer::from_path()),
+        };
+        let live = Arc::new(pages::live::LiveHub::new(
+            media_server,
+            muxer,
+            config.live_node_id.clone(),
+            config.live_ws_base.clone(),
+        ));
         let state = AppState {
+            live,
             storage,
             uploads,
             transcoder,
@@ -201,11 +277,23 @@ impl App {
         // Videos left waiting by a restart are transcoded again.
         if let Ok(rt) = tokio::runtime::Handle::try_current() {
             rt.spawn(pages::video::resume_transcodes(state.clone()));
+            // Joins, leaves, recordings and polls from the media server go to the database.
+            rt.spawn(pages::live::persist_events(state.clone(), live_events));
+            if let (Some(every), true) = (
+                state.config.live_heartbeat,
+                state.config.role != NodeRole::Web,
+            ) {
+                rt.spawn(pages::live::heartbeat(state.clone(), every));
+            }
         }
         let body_limit = state.config.max_upload_bytes + 64 * 1024;
-        let router = Router::new()
-            .merge(pages::router())
-            .merge(api::router())
+        let routes = match state.config.role {
+            NodeRole::Media => pages::live::media_router(),
+            NodeRole::All | NodeRole::Web => {
+                Router::new().merge(pages::router()).merge(api::router())
+            }
+        };
+        let router = routes
             .layer(axum::middleware::from_fn(csrf::protect))
             .layer(axum::middleware::from_fn(view::track))
             .layer(axum::extract::DefaultBodyLimit::max(body_limit))
@@ -272,7 +360,7 @@ impl App {
             }
         });
         let (stop, stopped) = tokio::sync::watch::channel(false);
-        let worker = if self.state.config.run_worker {
+        let worker = if self.state.config.run_worker && self.state.config.role != NodeRole::Media {
             Some(tokio::spawn(self.worker.clone().run(stopped)))
         } else {
             None

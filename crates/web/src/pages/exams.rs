@@ -2486,7 +2486,7 @@ async fn analysis(
 
 // ----- the script -----
 
-const EXAM_JS: &str = include_str!("../../static/exam.js");
+pub(crate) const EXAM_JS: &str = include_str!("../../static/exam.js");
 
 async fn exam_js(headers: HeaderMap) -> Response {
     static TAG: OnceLock<String> = OnceLock::new();

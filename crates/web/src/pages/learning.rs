@@ -1692,11 +1692,15 @@ struct ProgressPage {
     rows: Vec<StudentProgress>,
     totals: db::learning::CourseTotals,
     filter: String,
+    live: std::collections::HashMap<Id, db::live::LiveTally>,
 }
 
 impl ProgressPage {
     fn score(&self, t: &Option<i64>) -> String {
         t.map(format_tenths).unwrap_or_default()
+    }
+    fn live_share(&self, student: &Id) -> String {
+        super::live::tally_label(self.live.get(student))
     }
 }
 
@@ -1723,6 +1727,7 @@ async fn progress_page(
         Access::Teach | Access::Observe => {}
     }
     let totals = state.db.course_totals(&course).await?;
+    let live = state.db.course_live_tally(&course).await?;
     match q.show.as_str() {
         "missing" => rows.retain(|r| r.missing > 0),
         "late" => rows.retain(|r| r.late > 0),
@@ -1743,6 +1748,7 @@ async fn progress_page(
             "Điểm TB bài tập",
             "Bài kiểm tra đã làm",
             "Điểm TB kiểm tra",
+            "Dự lớp trực tuyến",
         ];
         let data: Vec<Vec<Cell>> = rows
             .iter()
@@ -1761,6 +1767,7 @@ async fn progress_page(
                     Cell::from(r.tests),
                     r.test_average
                         .map_or(Cell::from(""), |a| Cell::Number(a as f64 / 10.0)),
+                    Cell::from(super::live::tally_label(live.get(&r.student_id))),
                 ]
             })
             .collect();
@@ -1791,6 +1798,7 @@ async fn progress_page(
         rows,
         totals,
         filter: q.show,
+        live,
     })?
     .into_response())
 }

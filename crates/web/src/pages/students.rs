@@ -120,6 +120,8 @@ struct DetailPage {
     grades: Vec<super::gradebook::SubjectGrades>,
     /// That term (1 or 2).
     term: u8,
+    /// For the student and their parents: upcoming live sessions and attendance so far.
+    live: super::live::ChildLive,
 }
 
 impl DetailPage {
@@ -213,7 +215,13 @@ async fn detail(
     } else {
         vec![]
     };
+    let live = if is_parent || own {
+        super::live::child_live(&state, student_id, false).await?
+    } else {
+        super::live::ChildLive::default()
+    };
     render(&DetailPage {
+        live,
         grades,
         term,
         tasks,

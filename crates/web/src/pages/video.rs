@@ -858,8 +858,8 @@ async fn serve_hls(
 
 // ----- scripts -----
 
-const PLAYER_JS: &str = include_str!("../../static/player.js");
-const UPLOAD_JS: &str = include_str!("../../static/upload.js");
+pub(crate) const PLAYER_JS: &str = include_str!("../../static/player.js");
+pub(crate) const UPLOAD_JS: &str = include_str!("../../static/upload.js");
 const HLS_JS: &str = include_str!("../../static/vendor/hls.light.min.mjs");
 
 /// A script, revalidated by its ETag (pages link it with the app's asset version, which does

@@ -1,0 +1,280 @@
+// A live class on phones: the teacher (gv.toan) and two students of 6A1 (hs.demo, hs.demo2) meet
+// in the demo session's room through lophoc's own media server, with Chromium's fake camera and
+// microphone. The teacher's video reaches the students (frames decoded), the teacher lets student
+// 1 speak and hears them (audio packets received), a chat message and a raised hand arrive, a
+// student closes the page and comes back, and the session page counts both of their visits.
+
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import {
+  startServer, launchBrowser, newPhonePage, loginAs, submitLogin, screenshot, assertHealthy,
+  assertNoHorizontalScroll, reveal, pathOf, DEMO_PASSWORD, RESULTS_DIR, ensureDirs,
+} from '../lib.mjs';
+
+const MEDIA_ARGS = [
+  '--use-fake-device-for-media-stream',
+  '--use-fake-ui-for-media-stream',
+  // The media server announces 127.0.0.1 in tests; Chromium leaves loopback out of ICE otherwise.
+  '--allow-loopback-in-peer-connection',
+  '--autoplay-policy=no-user-gesture-required',
+];
+
+async function go(page, locator) {
+  const el = await reveal(page, locator);
+  await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), el.click()]);
+}
+
+// ---- what the page exposes for tests (window.__live, see static/live.js) ----
+
+/** Sum of `field` over the inbound RTP streams of `kind` (optionally only the given mids). */
+function inbound(page, kind, field, mids = null) {
+  return page.evaluate(async ({ kind, field, mids }) => {
+    const pc = window.__live?.pc;
+    if (!pc || pc.connectionState === 'closed') return 0;
+    let n = 0;
+    (await pc.getStats()).forEach((r) => {
+      if (r.type === 'inbound-rtp' && r.kind === kind && (!mids || mids.includes(r.mid))) n += r[field] || 0;
+    });
+    return n;
+  }, { kind, field, mids });
+}
+
+/** Waits until `probe()` returns a truthy value (polling; `what` names it in the error). */
+async function until(what, probe, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  while (Date.now() < deadline) {
+    last = await probe();
+    if (last) return last;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`${what}: not within ${timeoutMs / 1000} s (last: ${JSON.stringify(last)})`);
+}
+
+async function enterRoom(page, url) {
+  await page.goto(url);
+  await page.locator('#live-room[data-state="connected"]').waitFor({ timeout: 20_000 });
+  assert.equal(await page.locator('#live-nojs').count(), 0, 'the "needs JavaScript" notice is gone');
+  return page.locator('#live-room').getAttribute('data-me');
+}
+
+describe('live class', { timeout: 300_000 }, () => {
+  let server;
+  let browser;
+  const phones = [];
+  before(async () => {
+    server = await startServer('live');
+    browser = await launchBrowser({ extraArgs: MEDIA_ARGS });
+  });
+  after(async () => {
+    for (const p of phones) await p.context.close().catch(() => {});
+    await browser?.close();
+    await server?.stop();
+  });
+
+  /** A fresh phone; on failure every open phone is saved to test-results/. */
+  async function phone(name) {
+    const p = await newPhonePage(browser);
+    p.name = name;
+    phones.push(p);
+    return p.page;
+  }
+  async function saveAll(err) {
+    ensureDirs();
+    for (const { name, page } of phones) {
+      if (page.isClosed()) continue;
+      const base = path.join(RESULTS_DIR, `live-${name}`);
+      await page.screenshot({ path: `${base}.png`, fullPage: true }).catch(() => {});
+      writeFileSync(`${base}.html`, await page.content().catch(() => ''));
+      if (page.problems.length) err.message += `\n  ${name} problems: ${page.problems.join('; ')}`;
+    }
+    err.message += `\n  server output (tail):\n${server.tail(3000).replace(/^/gm, '    ')}`;
+  }
+
+  it('teacher and two students: media both ways, chat, hands, a student comes back, attendance', async () => {
+    try {
+      // The teacher opens the demo session of Toán 6A1 from the course and enters the room.
+      const teacher = await phone('teacher');
+      await loginAs(teacher, server.baseURL, 'teacher');
+      await go(teacher, teacher.locator('a[data-nav="courses"]'));
+      await go(teacher, teacher.locator('a[data-course="TOAN-6A1"]'));
+      await teacher.goto(`${teacher.url().replace(/\/$/, '')}/live`);
+      await go(teacher, teacher.locator('[data-live-upcoming] a[data-live-session]').first());
+      const sessionURL = teacher.url();
+      await go(teacher, teacher.locator('a[data-enter]'));
+      const roomURL = teacher.url();
+      assert.match(pathOf(teacher), /^\/live\/[^/]+\/room$/);
+      await teacher.locator('#live-room[data-state="connected"]').waitFor({ timeout: 20_000 });
+      // The teacher comes in with camera and microphone on (the fake devices).
+      await teacher.locator('#live-cam[aria-pressed="true"]').waitFor();
+      await teacher.locator('#live-mic[aria-pressed="true"]').waitFor();
+
+      // Two students of the class come in; their microphones wait for the teacher.
+      const s1 = await phone('student1');
+      await loginAs(s1, server.baseURL, 'student');
+      const s1Id = await enterRoom(s1, roomURL);
+      const s1Name = await s1.locator('#live-room').getAttribute('data-me-name');
+      assert.ok(await s1.locator('#live-mic').isDisabled(), 'a student may not speak before being allowed');
+      assert.ok(await s1.locator('#live-cam').isDisabled(), 'a student camera is off until allowed');
+      assert.ok(await s1.locator('#live-share').isHidden(), 'students do not share screens');
+
+      const s2 = await phone('student2');
+      await submitLogin(s2, server.baseURL, 'hs.demo2', DEMO_PASSWORD);
+      assert.equal(pathOf(s2), '/', `hs.demo2 should land on / after logging in, got ${s2.url()}`);
+      const s2Id = await enterRoom(s2, roomURL);
+      const s2Name = await s2.locator('#live-room').getAttribute('data-me-name');
+
+      // The teacher's video plays on both students' phones.
+      for (const [who, page] of [['student 1', s1], ['student 2', s2]]) {
+        await until(`${who} decodes the teacher's video`, () => inbound(page, 'video', 'framesDecoded'));
+        await page.locator('#live-main video').waitFor();
+      }
+
+      // The teacher lets student 1 speak; student 1 turns the microphone on; the teacher
+      // receives their audio on the mid the server labelled as student 1's microphone.
+      await teacher.locator('#live-t-people').click();
+      const row = teacher.locator(`#live-people li[data-peer="${s1Id}"]`);
+      await row.locator('button', { hasText: 'Cho nói' }).click();
+      await s1.locator('#live-mic:not([disabled])').waitFor();
+      await s1.locator('#live-mic').click();
+      await s1.locator('#live-mic[aria-pressed="true"]').waitFor();
+      const mids = await until("the teacher gets student 1's microphone track", () =>
+        teacher.evaluate((id) => {
+          const m = window.__live.state.tracks.filter((t) => t.peer === id && t.kind === 'audio').map((t) => t.mid);
+          return m.length ? m : null;
+        }, s1Id));
+      await until("the teacher receives student 1's audio", () => inbound(teacher, 'audio', 'packetsReceived', mids));
+      await row.locator('button', { hasText: 'Thôi nói' }).waitFor();
+
+      // Chat from student 2 reaches the teacher and student 1.
+      const text = 'Thưa cô, em chưa hiểu phần quy đồng mẫu số ạ.';
+      await s2.locator('#live-chat-form input[name="text"]').fill(text);
+      await s2.locator('#live-chat-form button[type="submit"]').click();
+      await teacher.locator('#live-t-chat').click();
+      for (const page of [teacher, s1]) await page.locator('#live-chat li', { hasText: text }).waitFor();
+
+      // Student 2 raises a hand: it appears in the teacher's queue.
+      await s2.locator('#live-hand').click();
+      await s2.locator('#live-hand[aria-pressed="true"]').waitFor();
+      await teacher.locator('#live-t-hands').click();
+      await teacher.locator(`#live-hands li[data-peer="${s2Id}"]`).waitFor();
+
+      // A poll: the teacher opens it, student 1 votes, the teacher sees the vote live.
+      await teacher.locator('#live-t-poll').click();
+      await teacher.locator('#live-poll-q').fill('1/2 + 1/3 bằng bao nhiêu?');
+      await teacher.locator('#live-poll-o').fill('2/5\n5/6\n1/6');
+      await teacher.locator('#live-poll-form button[type="submit"]').click();
+      await s1.locator('#live-t-poll[data-unread]').click();
+      await s1.locator('#live-poll li[data-option="1"] button').click();
+      await s1.locator('#live-poll li[data-option="1"] button[aria-pressed="true"]').waitFor();
+      await teacher.locator('#live-poll li[data-option="1"] .live-poll-count', { hasText: '1 phiếu' }).waitFor();
+
+      // The whiteboard: the teacher draws a line and writes; the students see both; the board
+      // is saved as a PNG for the session page.
+      await teacher.locator('#live-t-board').click();
+      const canvas = teacher.locator('#live-canvas');
+      const box = await canvas.boundingBox();
+      await teacher.mouse.move(box.x + box.width * 0.1, box.y + box.height * 0.2);
+      await teacher.mouse.down();
+      for (let i = 1; i <= 10; i++) await teacher.mouse.move(box.x + box.width * (0.1 + i * 0.07), box.y + box.height * (0.2 + (i % 3) * 0.05));
+      await teacher.mouse.up();
+      await teacher.locator('[data-tool="text"]').click();
+      await teacher.locator('[data-color="#d62828"]').click();
+      await teacher.locator('#live-board-text').fill('1/2 + 1/3 = 5/6');
+      await canvas.click({ position: { x: box.width * 0.2, y: box.height * 0.6 } });
+      for (const page of [s1, s2]) {
+        await page.waitForFunction(() => window.__live.state.board.map((i) => i.tool).join() === 'pen,text');
+      }
+      await teacher.waitForFunction(() => window.__live.state.board.length === 2 && window.__live.state.pending.length === 0);
+      const [saved] = await Promise.all([
+        teacher.waitForResponse((r) => r.url().endsWith('/whiteboard') && r.request().method() === 'POST'),
+        teacher.locator('#live-board-save').click(),
+      ]);
+      assert.ok(saved.ok(), `the whiteboard PNG was refused: HTTP ${saved.status()}`);
+      await s1.locator('#live-t-board').click();
+      await screenshot(s1, 'live-student-board');
+
+      // The teacher shares the screen: it takes the big place on the students' phones and the
+      // teacher's camera moves to a small tile; when the sharing stops the camera comes back.
+      await teacher.locator('#live-share').click();
+      await teacher.locator('#live-share[aria-pressed="true"]').waitFor();
+      await s1.locator('#live-main .live-tile[data-source="screen"] video').waitFor();
+      await s1.locator('#live-strip .live-tile[data-source="camera"] video').waitFor();
+      await screenshot(s1, 'live-student-screen');
+      await teacher.locator('#live-share').click();
+      await teacher.locator('#live-share[aria-pressed="false"]').waitFor();
+      await s1.locator('#live-main .live-tile[data-source="camera"] video').waitFor();
+
+      // Audio only (for a weak network): the video stops, the sound goes on; and back.
+      await s2.locator('#live-audio-only').click();
+      await s2.locator('#live-audio-only[aria-pressed="true"]').waitFor();
+      await s2.locator('#live-main .live-empty', { hasText: 'chỉ âm thanh' }).waitFor();
+      const heard = await inbound(s2, 'audio', 'packetsReceived');
+      await until('student 2 still hears the teacher in audio-only mode', async () => (await inbound(s2, 'audio', 'packetsReceived')) > heard + 20);
+      await s2.locator('#live-audio-only').click();
+      await s2.locator('#live-main .live-tile[data-source="camera"] video').waitFor();
+
+      for (const page of [teacher, s1, s2]) {
+        await assertNoHorizontalScroll(page);
+        await assertHealthy(page);
+      }
+      await teacher.locator('#live-t-people').click();
+      await screenshot(teacher, 'live-teacher');
+      await s1.locator('#live-t-chat').click();
+      await screenshot(s1, 'live-student');
+
+      // A network blip on student 1's phone (the connection drops without a goodbye): the page
+      // reconnects with a fresh token and a new peer connection and keeps its place — the raised
+      // hand stays second in the queue, the permission to speak stays, the teacher hears it again.
+      await s1.locator('#live-hand').click();
+      await teacher.locator('#live-t-hands').click();
+      const queue = () => teacher.locator('#live-hands li').evaluateAll((lis) => lis.map((li) => li.dataset.peer));
+      await until('both hands in the queue', async () => (await queue()).length === 2);
+      assert.deepEqual(await queue(), [s2Id, s1Id]);
+      const oldPc = await s1.evaluateHandle(() => window.__live.pc);
+      await s1.evaluate(() => window.__live.reconnect());
+      await s1.locator('#live-room[data-state="reconnecting"]').waitFor();
+      assert.match(await s1.locator('#live-banner').innerText(), /Đang kết nối lại…/);
+      await s1.locator('#live-room[data-state="connected"]').waitFor({ timeout: 20_000 });
+      assert.ok(await s1.evaluate((old) => window.__live.pc !== old && old.connectionState === 'closed', oldPc), 'a new peer connection');
+      await s1.locator('#live-mic[aria-pressed="true"]:not([disabled])').waitFor();
+      await s1.locator('#live-hand[aria-pressed="true"]').waitFor();
+      assert.deepEqual(await queue(), [s2Id, s1Id]);
+      await until("student 1 decodes the teacher's video after the blip", () => inbound(s1, 'video', 'framesDecoded'));
+      const before = await inbound(teacher, 'audio', 'packetsReceived');
+      await until("the teacher hears student 1 after the blip", async () => (await inbound(teacher, 'audio', 'packetsReceived')) > before + 20);
+
+      // Student 2 closes the page (a goodbye) and opens the room again: back in the class.
+      const s2Page = s2;
+      const gone = teacher.locator(`#live-people li[data-peer="${s2Id}"]`);
+      await s2Page.close({ runBeforeUnload: true });
+      await gone.waitFor({ state: 'detached', timeout: 40_000 });
+      const s2Again = await s2Page.context().newPage();
+      s2Again.problems = [];
+      phones.push({ name: 'student2-again', context: s2Page.context(), page: s2Again });
+      assert.equal(await enterRoom(s2Again, roomURL), s2Id);
+      await teacher.locator(`#live-people li[data-peer="${s2Id}"][data-online="true"]`).waitFor({ state: "attached" });
+      await until("student 2 decodes the teacher's video again", () => inbound(s2Again, 'video', 'framesDecoded'));
+
+      // The session page counts both of student 2's visits.
+      await s2Again.locator('#live-leave').click();
+      await gone.waitFor({ state: 'detached', timeout: 40_000 });
+      const page = await phone('teacher-session');
+      await loginAs(page, server.baseURL, 'teacher');
+      await page.goto(sessionURL);
+      const visits = (name) => page.locator('[data-attendance] tr[data-student]', { hasText: name }).locator('[data-visits]').innerText();
+      assert.equal((await visits(s2Name)).trim(), '2', `${s2Name} came twice`);
+      assert.equal((await visits(s1Name)).trim(), '1', `${s1Name}'s blip is not a new visit`);
+      await page.locator('img[data-whiteboard]').waitFor();
+      assert.ok(await page.locator('img[data-whiteboard]').evaluate((i) => i.complete && i.naturalWidth === 1600), 'the saved board shows');
+      await assertHealthy(page);
+      await assertNoHorizontalScroll(page);
+      await screenshot(page, 'live-attendance');
+    } catch (err) {
+      await saveAll(err);
+      throw err;
+    }
+  });
+});
