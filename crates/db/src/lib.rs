@@ -14,10 +14,13 @@ pub mod family;
 pub mod gradebook;
 pub mod jobs;
 pub mod learning;
+pub mod live;
 pub mod org;
 pub mod oversight;
 pub mod roster;
 pub mod school;
+pub mod self_assessment;
+pub mod surveys;
 pub mod video;
 
 use domain::Id;

@@ -8,10 +8,12 @@
 pub mod auth;
 pub mod calendar;
 pub mod curriculum;
+pub mod d4725;
 pub mod grades;
 pub mod learning;
 pub mod oversight;
 pub mod people;
+pub mod survey;
 pub mod text;
 pub mod tree;
 

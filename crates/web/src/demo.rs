@@ -393,6 +393,23 @@ pub async fn load(db: &Db) -> anyhow::Result<Vec<DemoLogin>> {
                     student.class_name.clone().unwrap_or_default()
                 ),
             });
+            // A classmate, for trying the live class with two students.
+            if let Some(mate) = first.iter().find(|s| {
+                s.class_name == student.class_name && s.id != student.id && s.user_id.is_some()
+            }) && let Some(uid) = mate.user_id
+            {
+                db.rename_user(uid, "hs.demo2").await?;
+                db.set_password(uid, &hash, false).await?;
+                logins.push(DemoLogin {
+                    role: Role::Student.label(),
+                    login: "hs.demo2".into(),
+                    place: format!(
+                        "{} – lớp {}",
+                        school.name,
+                        mate.class_name.clone().unwrap_or_default()
+                    ),
+                });
+            }
         }
     }
     // The demo parent (0912000001): father of a pupil of the first, primary school, and
@@ -436,6 +453,10 @@ pub async fn load(db: &Db) -> anyhow::Result<Vec<DemoLogin>> {
         place: "2 con: Tiểu học Gia Viễn A và THCS Gia Viễn".into(),
     });
     seed_learning(db, &thcs, thcs_year.id).await?;
+    // Surveys: an open device survey of the Sở, answered by THCS Gia Viễn.
+    crate::pages::surveys::seed_demo(db).await?;
+    // Decision 4725: last year's published self-assessment of the THCS and this year's draft.
+    crate::pages::self_assessment::seed_demo(db, &thcs).await?;
     Ok(logins)
 }
 
@@ -515,6 +536,28 @@ async fn seed_learning(db: &Db, school: &School, year_id: domain::Id) -> anyhow:
         m = db.material(school.id, material).await?;
     }
     db.attach_material(&lessons[1], material).await?;
+    // Live sessions: one starting in ten minutes (its room is already open) and one next week.
+    let now = db::now_ms();
+    let minute = 60_000;
+    db.create_live_sessions(
+        &course,
+        Some(lessons[1].id),
+        "Ôn tập: cách ghi số tự nhiên",
+        &[(now + 10 * minute, now + 55 * minute)],
+        gv.id,
+    )
+    .await?;
+    db.create_live_sessions(
+        &course,
+        Some(lessons[2].id),
+        "Thứ tự trong tập hợp các số tự nhiên",
+        &[(
+            now + 7 * 24 * 60 * minute,
+            now + 7 * 24 * 60 * minute + 45 * minute,
+        )],
+        gv.id,
+    )
+    .await?;
     db.create_task(
         &course,
         &TaskInput {

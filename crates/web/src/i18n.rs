@@ -89,6 +89,22 @@ mod tests {
                 include_str!("../locales/vi/banks.ftl"),
                 include_str!("../locales/en/banks.ftl"),
             ),
+            (
+                include_str!("../locales/vi/surveys.ftl"),
+                include_str!("../locales/en/surveys.ftl"),
+            ),
+            (
+                include_str!("../locales/vi/self_assessment.ftl"),
+                include_str!("../locales/en/self_assessment.ftl"),
+            ),
+            (
+                include_str!("../locales/vi/live.ftl"),
+                include_str!("../locales/en/live.ftl"),
+            ),
+            (
+                include_str!("../locales/vi/live_room.ftl"),
+                include_str!("../locales/en/live_room.ftl"),
+            ),
         ];
         for (vi, en) in pairs {
             let vi = keys(vi);

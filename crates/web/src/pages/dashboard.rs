@@ -67,6 +67,8 @@ struct DashboardPage {
     children: Vec<ChildCard>,
     tasks: Vec<db::learning::StudentTask>,
     pending: Vec<db::learning::PendingQuestion>,
+    live: super::live::ChildLive,
+    surveys: Vec<super::surveys::SchoolSurveyRow>,
 }
 
 /// Query of the home page.
@@ -117,6 +119,8 @@ async fn home(
         children: vec![],
         tasks: vec![],
         pending: vec![],
+        live: super::live::ChildLive::default(),
+        surveys: vec![],
     };
     let lang = s.lang;
     match role {
@@ -154,6 +158,8 @@ async fn home(
         Role::Principal | Role::SchoolAdmin => {
             for sid in s.actor.school_ids() {
                 let card = school_card(&state, state.db.school(sid).await?).await?;
+                page.surveys
+                    .extend(super::surveys::open_surveys(&state.db, sid).await?);
                 let assignments = match &card.year {
                     Some(y) => state.db.assignment_count(sid, y.id).await?,
                     None => 0,
@@ -222,6 +228,7 @@ async fn home(
                 page.schools
                     .push(school_card(&state, state.db.school(me.school_id).await?).await?);
                 page.tasks = state.db.student_tasks(me.id, 10).await?;
+                page.live = super::live::child_live(&state, me.id, true).await?;
                 page.me = Some(me);
             }
         }

@@ -54,9 +54,29 @@ pub const GUIDES: &[(&str, &str, &str)] = &[
         include_str!("../../../../docs/so-diem.md"),
     ),
     (
+        "danh-gia-chuyen-doi-so",
+        "Tự đánh giá chuyển đổi số (QĐ 4725)",
+        include_str!("../../../../docs/danh-gia-chuyen-doi-so.md"),
+    ),
+    (
+        "kiem-tra-thong-tu-09",
+        "Kiểm tra dạy học trực tuyến theo Thông tư 09",
+        include_str!("../../../../docs/kiem-tra-thong-tu-09.md"),
+    ),
+    (
+        "khao-sat-bao-cao",
+        "Khảo sát, báo cáo và kế hoạch, quy chế dạy học trực tuyến",
+        include_str!("../../../../docs/khao-sat-bao-cao.md"),
+    ),
+    (
         "nhap-danh-sach-hoc-sinh",
         "Nhập danh sách học sinh từ Excel",
         include_str!("../../../../docs/nhap-danh-sach-hoc-sinh.md"),
+    ),
+    (
+        "lop-truc-tuyen",
+        "Lớp học trực tuyến: lên lịch, vào lớp, điểm danh, bản ghi",
+        include_str!("../../../../docs/lop-truc-tuyen.md"),
     ),
 ];
 
@@ -145,6 +165,26 @@ const IMAGES: &[(&str, &[u8])] = &[
     (
         "hoc-lieu-phe-duyet.png",
         include_bytes!("../../../../docs/img/hoc-lieu-phe-duyet.png"),
+    ),
+    (
+        "do-phu.png",
+        include_bytes!("../../../../docs/img/do-phu.png"),
+    ),
+    (
+        "kich-hoat-phu-huynh.png",
+        include_bytes!("../../../../docs/img/kich-hoat-phu-huynh.png"),
+    ),
+    (
+        "lop-hoc-bang-trang.png",
+        include_bytes!("../../../../docs/img/lop-hoc-bang-trang.png"),
+    ),
+    (
+        "lop-hoc-giao-vien.png",
+        include_bytes!("../../../../docs/img/lop-hoc-giao-vien.png"),
+    ),
+    (
+        "tin-nhan.png",
+        include_bytes!("../../../../docs/img/tin-nhan.png"),
     ),
 ];
 

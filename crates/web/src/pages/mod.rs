@@ -10,11 +10,14 @@ pub mod guides;
 pub mod import;
 pub mod learning;
 pub mod library;
+pub mod live;
 pub mod ops;
 pub mod org;
 pub mod oversight;
 pub mod school;
+pub mod self_assessment;
 pub mod students;
+pub mod surveys;
 pub mod video;
 
 use crate::AppState;
@@ -44,6 +47,9 @@ pub fn router() -> Router<AppState> {
         .merge(gradebook::router())
         .merge(video::router())
         .merge(exams::router())
+        .merge(surveys::router())
+        .merge(self_assessment::router())
+        .merge(live::router())
 }
 
 /// Loads a school and checks the actor may do `action` there. An id of a school the actor
