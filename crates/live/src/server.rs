@@ -295,7 +295,21 @@ impl Core {
                         self.want_keyframe(room, user, Source::Camera, now.at);
                     }
                 }
-                Out::Close { conn, .. } => self.close_conn(conn),
+                Out::Close { conn, user } => {
+                    // The member's current connection is another one: they opened the room in
+                    // a second window, so this one is told why it ends (not "class over").
+                    let current = self.rooms.get(&room).and_then(|r| r.conns.get(&user));
+                    if current.is_some_and(|c| *c != conn) {
+                        self.send(
+                            conn,
+                            ServerMsg::Error {
+                                code: "replaced".into(),
+                                message: "Bạn đã vào lớp từ một cửa sổ khác.".into(),
+                            },
+                        );
+                    }
+                    self.close_conn(conn)
+                }
                 Out::Record { on, by } => self.record(room, on, by, now),
             }
         }

@@ -326,8 +326,12 @@ async fn web_layer_connection_welcome_grace_and_refusals() {
         tc2.rx.recv().await,
         Some(ServerMsg::Welcome { .. })
     ));
-    // The first connection was replaced and closed.
-    while tc.rx.recv().await.is_some() {}
+    // The first connection was replaced: told why, then closed.
+    let mut replaced = false;
+    while let Some(m) = tc.rx.recv().await {
+        replaced |= matches!(&m, ServerMsg::Error { code, .. } if code == "replaced");
+    }
+    assert!(replaced, "the old window learns it was replaced");
     tc2.tx
         .send(ClientMsg::Lock { locked: false })
         .await
