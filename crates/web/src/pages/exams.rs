@@ -857,12 +857,7 @@ async fn create(
 ) -> WebResult<Response> {
     let (course, _, access) = course_for(&state, &s, id).await?;
     require_teach(&access)?;
-    let title = field(&f, "title");
-    if title.is_empty() || title.chars().count() > 200 {
-        return Err(WebError::BadRequest(
-            "Chưa nhập tên bài kiểm tra (tối đa 200 ký tự).".into(),
-        ));
-    }
+    let title = exam_title(&f)?;
     let bank = super::parse_uuid(field(&f, "bank"), "Ngân hàng câu hỏi")?;
     if !state
         .db
@@ -955,6 +950,17 @@ async fn create(
         )
         .await?;
     Ok(Redirect::to(&format!("/exams/{eid}")).into_response())
+}
+
+/// The exam's name from a form: required, at most 200 characters.
+fn exam_title(f: &[(String, String)]) -> WebResult<&str> {
+    let title = field(f, "title");
+    if title.is_empty() || title.chars().count() > 200 {
+        return Err(WebError::BadRequest(
+            "Chưa nhập tên bài kiểm tra (tối đa 200 ký tự).".into(),
+        ));
+    }
+    Ok(title)
 }
 
 /// The settings a teacher fills in, checked; errors name the field.
@@ -1147,12 +1153,7 @@ async fn edit_settings(
 ) -> WebResult<Response> {
     let (e, _, access) = exam_for(&state, &s, id).await?;
     require_teach(&access)?;
-    let title = field(&f, "title");
-    if title.is_empty() || title.chars().count() > 200 {
-        return Err(WebError::BadRequest(
-            "Chưa nhập tên bài kiểm tra (tối đa 200 ký tự).".into(),
-        ));
-    }
+    let title = exam_title(&f)?;
     let mut new = settings_from_form(&f, title, &e.settings.mode, e.settings.spec.clone())?;
     if e.status == "published" {
         new.shuffle_questions = e.settings.shuffle_questions;
