@@ -98,6 +98,11 @@ step_deps() {
     echo "installing: ffmpeg"
     apt_install --no-install-recommends ffmpeg || echo "warning: could not install ffmpeg; continuing"
   fi
+  if ! command -v pdftotext >/dev/null 2>&1; then
+    # The PDF tests read the text of the rendered files back with poppler's pdftotext.
+    echo "installing: poppler-utils"
+    apt_install --no-install-recommends poppler-utils || echo "warning: could not install poppler-utils; continuing"
+  fi
   command -v node >/dev/null 2>&1 || die "node (>= 20) is needed for the browser tests"
   command -v npm >/dev/null 2>&1 || die "npm is needed for the browser tests"
   local node_major

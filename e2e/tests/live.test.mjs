@@ -42,6 +42,28 @@ function inbound(page, kind, field, mids = null) {
 }
 
 /** Waits until `probe()` returns a truthy value (polling; `what` names it in the error). */
+// A small PDF of `pages` landscape pages with a big "Trang N" on each (a correct xref table).
+function slidesPdf(pages) {
+  const objs = [
+    '<< /Type /Catalog /Pages 2 0 R >>',
+    `<< /Type /Pages /Kids [${Array.from({ length: pages }, (_, i) => `${4 + 2 * i} 0 R`).join(' ')}] /Count ${pages} >>`,
+    '<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>',
+  ];
+  for (let i = 0; i < pages; i++) {
+    objs.push(`<< /Type /Page /Parent 2 0 R /MediaBox [0 0 842 595] /Resources << /Font << /F1 3 0 R >> >> /Contents ${5 + 2 * i} 0 R >>`);
+    const text = `BT /F1 120 Tf 250 250 Td (Trang ${i + 1}) Tj ET`;
+    objs.push(`<< /Length ${text.length} >>\nstream\n${text}\nendstream`);
+  }
+  let out = '%PDF-1.4\n';
+  const offsets = [];
+  objs.forEach((o, i) => { offsets.push(out.length); out += `${i + 1} 0 obj\n${o}\nendobj\n`; });
+  const xref = out.length;
+  out += `xref\n0 ${objs.length + 1}\n0000000000 65535 f \n`;
+  for (const o of offsets) out += `${String(o).padStart(10, '0')} 00000 n \n`;
+  out += `trailer\n<< /Size ${objs.length + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
+  return Buffer.from(out, 'latin1');
+}
+
 async function until(what, probe, timeoutMs = 30_000) {
   const deadline = Date.now() + timeoutMs;
   let last;
@@ -196,6 +218,23 @@ describe('live class', { timeout: 300_000 }, () => {
       await s1.locator('#live-t-board').click();
       await screenshot(s1, 'live-student-board');
 
+      // Slides: the teacher presents a PDF; its pages are rendered by the server and every
+      // phone shows the teacher's page, following the next/previous buttons.
+      const slidesUp = teacher.waitForResponse((r) => r.url().endsWith('/slides') && r.request().method() === 'POST');
+      await teacher.locator('#live-slides-file').setInputFiles({ name: 'bai-giang.pdf', mimeType: 'application/pdf', buffer: slidesPdf(2) });
+      const up = await slidesUp;
+      assert.ok(up.ok(), `the PDF was refused: HTTP ${up.status()}`);
+      const slideShown = (page, n) => page.waitForFunction((n) => {
+        const img = document.getElementById('live-slide');
+        return img && !document.getElementById('live-slides').hidden && img.complete && img.naturalWidth === 1280
+          && img.getAttribute('src').endsWith(`/${n}`) && document.getElementById('live-slide-caption').textContent === `Trang ${n}/2`;
+      }, n, { timeout: 20_000 });
+      for (const page of [teacher, s1, s2]) await slideShown(page, 1);
+      await teacher.locator('#live-slide-next').click();
+      for (const page of [teacher, s1, s2]) await slideShown(page, 2);
+      assert.ok(await teacher.locator('#live-slide-next').isDisabled(), 'no page after the last');
+      await screenshot(s1, 'live-student-slides');
+
       // The teacher shares the screen: it takes the big place on the students' phones and the
       // teacher's camera moves to a small tile; when the sharing stops the camera comes back.
       await teacher.locator('#live-share').click();
@@ -211,6 +250,11 @@ describe('live class', { timeout: 300_000 }, () => {
       await s2.locator('#live-audio-only').click();
       await s2.locator('#live-audio-only[aria-pressed="true"]').waitFor();
       await s2.locator('#live-main .live-empty', { hasText: 'chỉ âm thanh' }).waitFor();
+      // The slide comes in its light version.
+      await s2.waitForFunction(() => {
+        const img = document.getElementById('live-slide');
+        return img.getAttribute('src').endsWith('/2?s=1') && img.complete && img.naturalWidth === 480;
+      });
       const heard = await inbound(s2, 'audio', 'packetsReceived');
       await until('student 2 still hears the teacher in audio-only mode', async () => (await inbound(s2, 'audio', 'packetsReceived')) > heard + 20);
       await s2.locator('#live-audio-only').click();
@@ -257,6 +301,8 @@ describe('live class', { timeout: 300_000 }, () => {
       assert.equal(await enterRoom(s2Again, roomURL), s2Id);
       await teacher.locator(`#live-people li[data-peer="${s2Id}"][data-online="true"]`).waitFor({ state: "attached" });
       await until("student 2 decodes the teacher's video again", () => inbound(s2Again, 'video', 'framesDecoded'));
+      // Coming back in the middle of the presentation shows the teacher's current page.
+      await slideShown(s2Again, 2);
 
       // The session page counts both of student 2's visits.
       await s2Again.locator('#live-leave').click();

@@ -294,6 +294,221 @@ pub enum SaveOutcome {
     Unchanged(i64),
     /// The attempt is not open for this session (not started, submitted or past the deadline).
     Closed,
+    /// No valid session behind the save (logged out, expired).
+    NoSession,
+    /// The session's user is not the attempt's student.
+    NotYours,
+}
+
+/// One answer save: the attempt, the session making it (checked in the same statement) and
+/// the answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnswerSave {
+    /// Attempt.
+    pub attempt_id: Id,
+    /// Hash of the session token of the request.
+    pub session_hash: String,
+    /// Displayed item index.
+    pub item: i64,
+    /// Response JSON.
+    pub response: String,
+    /// Sequence number of this change of the item.
+    pub seq: i64,
+    /// Idempotency key.
+    pub key: String,
+    /// Arrival, unix ms.
+    pub now: i64,
+    /// How long after the deadline a save still counts (in flight at the deadline).
+    pub grace_ms: i64,
+}
+
+type SaveJob = (AnswerSave, tokio::sync::oneshot::Sender<DbResult<SaveOutcome>>);
+
+/// The answer writer of a [`Db`]: saves arriving while earlier ones are being written are
+/// taken together into the next statement ("group commit"), so a storm of saves costs a few
+/// commits per fsync instead of one commit each. Nothing waits on a timer: a lone save is
+/// written at once, and batches grow only when the database is the bottleneck. Every save is
+/// acknowledged after the commit that holds it (`synchronous_commit` stays on).
+pub struct SaveQueue {
+    tx: tokio::sync::mpsc::UnboundedSender<SaveJob>,
+}
+
+impl std::fmt::Debug for SaveQueue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SaveQueue").finish_non_exhaustive()
+    }
+}
+
+/// Saves in one statement at most (8 parameters each: far below both engines' limits).
+const MAX_BATCH: usize = 128;
+
+impl SaveQueue {
+    /// Starts the writer on the current runtime; `None` outside one.
+    fn start(pool: sqlx::AnyPool, backend: crate::Backend) -> Option<Self> {
+        let rt = tokio::runtime::Handle::try_current().ok()?;
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        // SQLite has one writer: batches one after the other. PostgreSQL commits several
+        // statements per WAL flush: a few batches in flight keep the disk busy.
+        let parallel = match backend {
+            crate::Backend::Sqlite => 1,
+            crate::Backend::Postgres => 4,
+        };
+        rt.spawn(run_saves(pool, rx, parallel));
+        Some(Self { tx })
+    }
+}
+
+async fn run_saves(
+    pool: sqlx::AnyPool,
+    mut rx: tokio::sync::mpsc::UnboundedReceiver<SaveJob>,
+    parallel: usize,
+) {
+    let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(parallel));
+    loop {
+        let Ok(slot) = slots.clone().acquire_owned().await else {
+            return;
+        };
+        let Some(first) = rx.recv().await else {
+            return;
+        };
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let pool = pool.clone();
+        tokio::spawn(async move {
+            let (saves, replies): (Vec<AnswerSave>, Vec<_>) = batch.into_iter().unzip();
+            match write_saves(&pool, &saves).await {
+                Ok(outcomes) => {
+                    for (reply, o) in replies.into_iter().zip(outcomes) {
+                        let _ = reply.send(Ok(o));
+                    }
+                }
+                Err(_) => {
+                    // One save must not fail its neighbours: each alone, with its own result
+                    // (all errors when the database is down; none acknowledged then).
+                    for (save, reply) in saves.iter().zip(replies) {
+                        let r = write_saves(&pool, std::slice::from_ref(save))
+                            .await
+                            .map(|mut o| o.pop().unwrap_or(SaveOutcome::Closed));
+                        let _ = reply.send(r);
+                    }
+                }
+            }
+            drop(slot);
+        });
+    }
+}
+
+/// Writes saves and returns their outcomes in order. Saves of the same item go into separate
+/// statements (one statement cannot update a row twice), in arrival order.
+async fn write_saves(pool: &sqlx::AnyPool, saves: &[AnswerSave]) -> DbResult<Vec<SaveOutcome>> {
+    let mut out: Vec<Option<SaveOutcome>> = vec![None; saves.len()];
+    let mut rounds: Vec<Vec<usize>> = Vec::new();
+    let mut seen: std::collections::HashMap<(Id, i64), usize> = Default::default();
+    for (i, s) in saves.iter().enumerate() {
+        let n = seen.entry((s.attempt_id, s.item)).or_insert(0);
+        if rounds.len() <= *n {
+            rounds.push(Vec::new());
+        }
+        rounds[*n].push(i);
+        *n += 1;
+    }
+    for round in rounds {
+        let mut sql = String::from(
+            "WITH v (attempt_id, item, response, seq, idem_key, saved_at, sid, grace) AS (VALUES ",
+        );
+        for k in 0..round.len() {
+            if k > 0 {
+                sql.push(',');
+            }
+            let b = k * 8;
+            sql.push_str(&format!(
+                "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                b + 1,
+                b + 2,
+                b + 3,
+                b + 4,
+                b + 5,
+                b + 6,
+                b + 7,
+                b + 8
+            ));
+        }
+        sql.push_str(
+            ") INSERT INTO exam_answers (attempt_id, item, school_id, response, seq, idem_key, saved_at) \
+             SELECT a.id, v.item, a.school_id, v.response, v.seq, v.idem_key, v.saved_at \
+             FROM v JOIN exam_attempts a ON a.id = v.attempt_id JOIN sessions s ON s.id_hash = v.sid \
+             WHERE s.user_id = a.user_id AND s.expires_at > v.saved_at AND a.status = 'started' \
+             AND a.deadline_at + v.grace >= v.saved_at \
+             ON CONFLICT (attempt_id, item) DO UPDATE SET response = excluded.response, seq = excluded.seq, \
+             idem_key = excluded.idem_key, saved_at = excluded.saved_at WHERE excluded.seq > exam_answers.seq \
+             RETURNING attempt_id, item",
+        );
+        let mut q = sqlx::query(&sql);
+        for &i in &round {
+            let s = &saves[i];
+            q = q
+                .bind(s.attempt_id.to_string())
+                .bind(s.item)
+                .bind(s.response.clone())
+                .bind(s.seq)
+                .bind(s.key.clone())
+                .bind(s.now)
+                .bind(s.session_hash.clone())
+                .bind(s.grace_ms);
+        }
+        let written: std::collections::HashSet<(String, i64)> = q
+            .fetch_all(pool)
+            .await?
+            .iter()
+            .map(|r| Ok((get_str(r, "attempt_id")?, get_i64(r, "item")?)))
+            .collect::<DbResult<_>>()?;
+        for &i in &round {
+            let s = &saves[i];
+            if written.contains(&(s.attempt_id.to_string(), s.item)) {
+                out[i] = Some(SaveOutcome::Saved(s.seq));
+            }
+        }
+    }
+    // Nothing written for these: a replay or an older save (the answer stays), a closed
+    // attempt, or not this session's attempt. Rare, so one query each.
+    for (i, s) in saves.iter().enumerate() {
+        if out[i].is_none() {
+            out[i] = Some(why_not_saved(pool, s).await?);
+        }
+    }
+    Ok(out.into_iter().map(|o| o.unwrap_or(SaveOutcome::Closed)).collect())
+}
+
+async fn why_not_saved(pool: &sqlx::AnyPool, s: &AnswerSave) -> DbResult<SaveOutcome> {
+    let row = sqlx::query(
+        "SELECT a.status, a.deadline_at, a.user_id, w.seq, ss.user_id AS session_user, ss.expires_at \
+         FROM exam_attempts a LEFT JOIN exam_answers w ON w.attempt_id = a.id AND w.item = $1 \
+         LEFT JOIN sessions ss ON ss.id_hash = $2 WHERE a.id = $3",
+    )
+    .bind(s.item)
+    .bind(s.session_hash.clone())
+    .bind(s.attempt_id.to_string())
+    .fetch_optional(pool)
+    .await?
+    .ok_or(DbError::NotFound)?;
+    match (get_opt_str(&row, "session_user")?, opt_i64(&row, "expires_at")?) {
+        (Some(_), Some(exp)) if exp > s.now => {}
+        _ => return Ok(SaveOutcome::NoSession),
+    }
+    if get_opt_str(&row, "session_user")? != get_opt_str(&row, "user_id")? {
+        return Ok(SaveOutcome::NotYours);
+    }
+    let open = get_str(&row, "status")? == "started"
+        && opt_i64(&row, "deadline_at")?.is_some_and(|d| d + s.grace_ms >= s.now);
+    match opt_i64(&row, "seq")? {
+        Some(stored) if open || stored >= s.seq => Ok(SaveOutcome::Unchanged(stored)),
+        _ => Ok(SaveOutcome::Closed),
+    }
 }
 
 /// A stored answer.
@@ -819,6 +1034,66 @@ impl Db {
         rows.iter().map(attempt_row).collect()
     }
 
+    /// The account behind a session token hash, as the exam's hot paths need it: the user
+    /// and whether they must change their password first. `None` when the session is unknown
+    /// or expired or the account not active. One indexed read (no roles, no counters).
+    pub async fn exam_session(&self, hash: &str, now: i64) -> DbResult<Option<(Id, bool)>> {
+        let row = sqlx::query(
+            "SELECT s.user_id, u.must_change_password FROM sessions s JOIN users u ON u.id = s.user_id \
+             WHERE s.id_hash = $1 AND s.expires_at > $2 AND u.status = 'active'",
+        )
+        .bind(hash)
+        .bind(now)
+        .fetch_optional(self.pool())
+        .await?;
+        row.map(|r| Ok((get_id(&r, "user_id")?, get_i64(&r, "must_change_password")? != 0)))
+            .transpose()
+    }
+
+    /// The synchronised start in ONE statement: starts this user's latest attempt of the exam
+    /// if it is ready (pre-generated, never started), with the deadline as in
+    /// [`Db::start_attempt`]. Returns its id, or `None` when there is nothing ready to start
+    /// (already started or submitted, or no attempt): the caller then looks closer. The
+    /// attempt's paper comes back with it, for the save path's cache.
+    pub async fn start_ready_attempt(
+        &self,
+        exam: &ExamRow,
+        user_id: Id,
+        now: i64,
+        session_hash: &str,
+        ip: &str,
+    ) -> DbResult<Option<(Id, AttemptHead)>> {
+        let row = sqlx::query(
+            "UPDATE exam_attempts SET status = 'started', started_at = $1, \
+             deadline_at = CASE WHEN $1 + duration_ms + extra_ms < closes_at THEN $1 + duration_ms + extra_ms ELSE closes_at END, \
+             session_hash = $2, ip = $3 \
+             WHERE school_id = $4 AND exam_id = $5 AND user_id = $6 AND status = 'ready' \
+             AND attempt_no = (SELECT MAX(b.attempt_no) FROM exam_attempts b \
+               WHERE b.school_id = $4 AND b.exam_id = $5 AND b.user_id = $6) \
+             RETURNING id, variant",
+        )
+        .bind(now)
+        .bind(session_hash)
+        .bind(ip)
+        .bind(exam.school_id.to_string())
+        .bind(exam.id.to_string())
+        .bind(user_id.to_string())
+        .fetch_optional(self.pool())
+        .await?;
+        row.map(|r| {
+            Ok((
+                get_id(&r, "id")?,
+                AttemptHead {
+                    exam_id: exam.id,
+                    school_id: exam.school_id,
+                    user_id: Some(user_id),
+                    variant: get_str(&r, "variant")?,
+                },
+            ))
+        })
+        .transpose()
+    }
+
     /// Starts a ready attempt in ONE conditional update: the deadline is now + duration + extra
     /// time, capped by the exam's closing time. Starting again is a no-op (the same attempt).
     /// Returns whether this call started it.
@@ -846,61 +1121,26 @@ impl Db {
         Ok(n > 0)
     }
 
-    /// Saves one answer in ONE statement: only into a started attempt of this user before its
-    /// deadline (+ `grace_ms`), and only when `seq` is newer than the stored one, so a replayed
-    /// or late-arriving older save changes nothing.
-    #[expect(
-        clippy::too_many_arguments,
-        reason = "one statement, one parameter each"
-    )]
-    pub async fn save_answer(
-        &self,
-        attempt_id: Id,
-        user_id: Id,
-        item: i64,
-        response: &str,
-        seq: i64,
-        key: &str,
-        now: i64,
-        grace_ms: i64,
-    ) -> DbResult<SaveOutcome> {
-        let n = sqlx::query(
-            "INSERT INTO exam_answers (attempt_id, item, school_id, response, seq, idem_key, saved_at) \
-             SELECT a.id, $1, a.school_id, $2, $3, $4, $5 FROM exam_attempts a \
-             WHERE a.id = $6 AND a.user_id = $7 AND a.status = 'started' AND a.deadline_at + $8 >= $5 \
-             ON CONFLICT (attempt_id, item) DO UPDATE SET response = excluded.response, seq = excluded.seq, \
-             idem_key = excluded.idem_key, saved_at = excluded.saved_at WHERE excluded.seq > exam_answers.seq",
-        )
-        .bind(item)
-        .bind(response)
-        .bind(seq)
-        .bind(key)
-        .bind(now)
-        .bind(attempt_id.to_string())
-        .bind(user_id.to_string())
-        .bind(grace_ms)
-        .execute(self.pool())
-        .await?
-        .rows_affected();
-        if n > 0 {
-            return Ok(SaveOutcome::Saved(seq));
+    /// Saves one answer. Saves are written in batches (see [`SaveQueue`]): concurrent saves
+    /// share one statement and one commit, and each is acknowledged only once that commit is
+    /// done. A row goes in only into a started attempt of the session's user before its
+    /// deadline (+ `grace_ms`), and only when its `seq` is newer than the stored one, so a
+    /// replayed or late-arriving older save changes nothing.
+    pub async fn save_answer(&self, save: AnswerSave) -> DbResult<SaveOutcome> {
+        let queue = self
+            .saves
+            .get_or_init(|| SaveQueue::start(self.pool().clone(), self.backend()));
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        if let Some(q) = queue
+            && q.tx.send((save.clone(), tx)).is_ok()
+            && let Ok(r) = rx.await
+        {
+            return r;
         }
-        // Nothing written: either an older/replayed save (answer stays), or a closed attempt.
-        let row = sqlx::query(
-            "SELECT a.status, a.deadline_at, w.seq FROM exam_attempts a \
-             LEFT JOIN exam_answers w ON w.attempt_id = a.id AND w.item = $1 WHERE a.id = $2",
-        )
-        .bind(item)
-        .bind(attempt_id.to_string())
-        .fetch_optional(self.pool())
-        .await?
-        .ok_or(DbError::NotFound)?;
-        let open = get_str(&row, "status")? == "started"
-            && opt_i64(&row, "deadline_at")?.is_some_and(|d| d + grace_ms >= now);
-        match opt_i64(&row, "seq")? {
-            Some(stored) if open || stored >= seq => Ok(SaveOutcome::Unchanged(stored)),
-            _ => Ok(SaveOutcome::Closed),
-        }
+        // No writer (no runtime to run it, or it stopped): the same statement, alone. Saves
+        // are idempotent, so a save the writer may also have made is harmless.
+        let mut out = write_saves(self.pool(), std::slice::from_ref(&save)).await?;
+        Ok(out.pop().unwrap_or(SaveOutcome::Closed))
     }
 
     /// The saved answers of an attempt.

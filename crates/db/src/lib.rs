@@ -7,9 +7,11 @@
 #![forbid(unsafe_code)]
 
 pub mod accounts;
+pub mod attendance;
 pub mod audit;
 pub mod banks;
 pub mod exams;
+pub mod exchange;
 pub mod family;
 pub mod gradebook;
 pub mod jobs;
@@ -66,6 +68,8 @@ pub enum Backend {
 pub struct Db {
     pool: AnyPool,
     backend: Backend,
+    /// The answer writer, started with the first save (see [`exams::SaveQueue`]).
+    saves: std::sync::Arc<std::sync::OnceLock<Option<exams::SaveQueue>>>,
 }
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -112,7 +116,11 @@ impl Db {
                     .await?
             }
         };
-        Ok(Self { pool, backend })
+        Ok(Self {
+            pool,
+            backend,
+            saves: Default::default(),
+        })
     }
 
     /// Applies pending migrations (idempotent).

@@ -47,9 +47,16 @@ pub struct Survey {
     pub created_at: i64,
     /// Last reminder, if any.
     pub reminded_at: Option<i64>,
+    /// When the issuer closed it (no more answers until reopened), if it is closed.
+    pub closed_at: Option<i64>,
 }
 
 impl Survey {
+    /// Whether the issuer has closed it.
+    pub fn is_closed(&self) -> bool {
+        self.closed_at.is_some()
+    }
+
     /// Whether the deadline has passed at `now`.
     pub fn is_past(&self, now: i64) -> bool {
         now > self.deadline_at
@@ -84,6 +91,17 @@ pub struct NewSurvey {
     pub late_policy: LatePolicy,
     /// Levels asked (empty: all).
     pub levels: Vec<SchoolLevel>,
+}
+
+/// What the issuer may change once a survey is issued.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SurveyEdit {
+    /// Deadline, unix ms.
+    pub deadline_at: i64,
+    /// Late policy.
+    pub late_policy: LatePolicy,
+    /// Instructions for schools.
+    pub instructions: String,
 }
 
 /// A survey in a list, with the counts of the schools the viewer sees.
@@ -292,7 +310,7 @@ pub fn doc_status(versions: &[(i64, bool)]) -> DocStatus {
 }
 
 const SURVEY_COLS: &str = "s.id, s.unit_id, s.unit_path, u.name AS unit_name, s.template, s.title, \
-    s.instructions, s.deadline_at, s.late_policy, s.levels, s.created_by, s.created_at, s.reminded_at";
+    s.instructions, s.deadline_at, s.late_policy, s.levels, s.created_by, s.created_at, s.reminded_at, s.closed_at";
 const RESPONSE_COLS: &str = "r.id AS r_id, r.school_id AS r_school_id, r.survey_id AS r_survey_id, \
     r.status AS r_status, r.late AS r_late, r.answers AS r_answers, r.saved_at AS r_saved_at, \
     r.submitted_at AS r_submitted_at, r.reminded_at AS r_reminded_at, sb.full_name AS r_submitted_by";
@@ -329,6 +347,7 @@ fn survey_from(row: &AnyRow) -> DbResult<Survey> {
         created_by: get_id(row, "created_by")?,
         created_at: get_i64(row, "created_at")?,
         reminded_at: opt_i64(row, "reminded_at")?,
+        closed_at: opt_i64(row, "closed_at")?,
     })
 }
 
@@ -682,7 +701,8 @@ impl Db {
             sqlx::query(
                 "UPDATE survey_responses SET status = 'submitted', answers = $3, late = $4, \
                  saved_by = $5, saved_at = $6, submitted_by = $5, submitted_at = $6 \
-                 WHERE school_id = $1 AND survey_id = $2 AND status <> 'submitted'",
+                 WHERE school_id = $1 AND survey_id = $2 AND status <> 'submitted' \
+                 AND NOT EXISTS (SELECT 1 FROM surveys WHERE id = $2 AND closed_at IS NOT NULL)",
             )
             .bind(school_id.to_string())
             .bind(survey.id.to_string())
@@ -696,7 +716,8 @@ impl Db {
         } else {
             sqlx::query(
                 "UPDATE survey_responses SET status = 'draft', answers = $3, saved_by = $4, saved_at = $5 \
-                 WHERE school_id = $1 AND survey_id = $2 AND status <> 'submitted'",
+                 WHERE school_id = $1 AND survey_id = $2 AND status <> 'submitted' \
+                 AND NOT EXISTS (SELECT 1 FROM surveys WHERE id = $2 AND closed_at IS NOT NULL)",
             )
             .bind(school_id.to_string())
             .bind(survey.id.to_string())
@@ -708,6 +729,10 @@ impl Db {
             .rows_affected()
         };
         if n == 0 {
+            drop(tx);
+            if let Some(at) = self.survey(survey.id).await?.closed_at {
+                return Err(DbError::Conflict(closed_message(&survey.unit_name, at)));
+            }
             return match self.survey_response(survey.id, school_id).await? {
                 None => Err(DbError::NotFound),
                 Some(_) => Err(DbError::Conflict(
@@ -733,6 +758,138 @@ impl Db {
             )
             .await?;
         }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Changes the deadline, the late policy or the instructions of an issued survey, audited
+    /// with the values before and after. When the deadline moves, the principal and school
+    /// admins of every school that has not submitted yet are told the new one. Returns how many
+    /// accounts were told.
+    pub async fn update_survey(
+        &self,
+        survey: &Survey,
+        edit: &SurveyEdit,
+        actor: Id,
+    ) -> DbResult<usize> {
+        let mut tx = self.pool().begin().await?;
+        sqlx::query(
+            "UPDATE surveys SET deadline_at = $2, late_policy = $3, instructions = $4 WHERE id = $1",
+        )
+        .bind(survey.id.to_string())
+        .bind(edit.deadline_at)
+        .bind(edit.late_policy.code())
+        .bind(&edit.instructions)
+        .execute(&mut *tx)
+        .await?;
+        let mut told = 0;
+        if edit.deadline_at != survey.deadline_at {
+            let pending: Vec<Id> = sqlx::query(
+                "SELECT school_id FROM survey_responses WHERE survey_id = $1 AND status <> 'submitted'",
+            )
+            .bind(survey.id.to_string())
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(|r| get_id(r, "school_id"))
+            .collect::<DbResult<_>>()?;
+            let title = format!("Hạn nộp mới: {}", survey.title);
+            let body = format!(
+                "{} đổi hạn nộp khảo sát từ {} thành {}.",
+                survey.unit_name,
+                format_ms(survey.deadline_at),
+                format_ms(edit.deadline_at)
+            );
+            for id in &pending {
+                let users = managers_of(&mut *tx, &[*id]).await?;
+                told += users.len();
+                crate::family::notify_all(
+                    &mut tx,
+                    &users,
+                    Some(*id),
+                    "survey_deadline",
+                    &title,
+                    &body,
+                    &format!("/schools/{id}/surveys/{}", survey.id),
+                )
+                .await?;
+            }
+        }
+        audit(
+            &mut *tx,
+            &AuditEntry {
+                school_id: None,
+                actor_id: Some(actor),
+                action: "survey.update",
+                entity: "survey",
+                entity_id: Some(survey.id),
+                detail: serde_json::json!({
+                    "before": {
+                        "deadline_at": survey.deadline_at,
+                        "late_policy": survey.late_policy.code(),
+                        "instructions": survey.instructions,
+                    },
+                    "after": {
+                        "deadline_at": edit.deadline_at,
+                        "late_policy": edit.late_policy.code(),
+                        "instructions": edit.instructions,
+                    },
+                    "notified": told,
+                })
+                .to_string(),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(told)
+    }
+
+    /// Closes a survey (`close`) so that no school can save or submit any more, or reopens it;
+    /// audited. Closing a closed survey, or reopening an open one, is refused.
+    pub async fn set_survey_closed(&self, survey: &Survey, close: bool, actor: Id) -> DbResult<()> {
+        let now = now_ms();
+        let mut tx = self.pool().begin().await?;
+        let n = if close {
+            sqlx::query(
+                "UPDATE surveys SET closed_at = $2, closed_by = $3 WHERE id = $1 AND closed_at IS NULL",
+            )
+            .bind(survey.id.to_string())
+            .bind(now)
+            .bind(actor.to_string())
+            .execute(&mut *tx)
+            .await?
+        } else {
+            sqlx::query(
+                "UPDATE surveys SET closed_at = NULL, closed_by = NULL WHERE id = $1 AND closed_at IS NOT NULL",
+            )
+            .bind(survey.id.to_string())
+            .execute(&mut *tx)
+            .await?
+        }
+        .rows_affected();
+        if n == 0 {
+            return Err(DbError::Conflict(if close {
+                format!("Khảo sát \"{}\" đã đóng từ trước.", survey.title)
+            } else {
+                format!("Khảo sát \"{}\" đang mở; không cần mở lại.", survey.title)
+            }));
+        }
+        audit(
+            &mut *tx,
+            &AuditEntry {
+                school_id: None,
+                actor_id: Some(actor),
+                action: if close {
+                    "survey.close"
+                } else {
+                    "survey.reopen"
+                },
+                entity: "survey",
+                entity_id: Some(survey.id),
+                detail: serde_json::json!({ "at": now }).to_string(),
+            },
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -1023,6 +1180,14 @@ impl Db {
         }
         Ok(out)
     }
+}
+
+/// What a school is told when it tries to answer a survey its issuer has closed.
+pub fn closed_message(unit_name: &str, closed_at: i64) -> String {
+    format!(
+        "{unit_name} đã đóng khảo sát này lúc {}; không nhận thêm bài nộp hay bản nháp. Hãy liên hệ đơn vị phát hành nếu cần mở lại.",
+        format_ms(closed_at)
+    )
 }
 
 /// `dd/mm/yyyy hh:mm` in Vietnam time, for notification texts.

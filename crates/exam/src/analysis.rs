@@ -187,6 +187,30 @@ fn correlation(a: &[f64], b: &[f64]) -> Option<f64> {
 
 /// Analyses `rows` (one per student, one [`Cell`] per item, in the order of `items`).
 pub fn analyse(rows: &[Vec<Cell>], items: &[ItemInfo]) -> Result<Analysis, Error> {
+    let k = items.len();
+    for (s, row) in rows.iter().enumerate() {
+        if row.len() != k {
+            return Err(Error::Analysis(format!(
+                "học sinh thứ {} có {} câu, cần {k}",
+                s + 1,
+                row.len()
+            )));
+        }
+    }
+    let sparse: Vec<Vec<Option<Cell>>> = rows
+        .iter()
+        .map(|r| r.iter().copied().map(Some).collect())
+        .collect();
+    analyse_sparse(&sparse, items)
+}
+
+/// Analyses a test whose students did not all get the same items — a matrix exam draws each
+/// student's questions — with `rows[s][i]` `None` when student `s` did not get item `i`. Item
+/// statistics use the students who got the item (groups: the upper and lower 27% of all
+/// students by their own total, as far as they got it); the reliability (KR-20, α, SEM) uses
+/// the items every student got, and is `None` with fewer than two such items. On a complete
+/// matrix this is exactly [`analyse`].
+pub fn analyse_sparse(rows: &[Vec<Option<Cell>>], items: &[ItemInfo]) -> Result<Analysis, Error> {
     let n = rows.len();
     let k = items.len();
     if n < 2 || k == 0 {
@@ -201,6 +225,7 @@ pub fn analyse(rows: &[Vec<Cell>], items: &[ItemInfo]) -> Result<Analysis, Error
             )));
         }
         for (i, c) in row.iter().enumerate() {
+            let Some(c) = c else { continue };
             if !(c.score.is_finite() && (0.0..=1.0).contains(&c.score)) {
                 return Err(Error::Analysis(format!(
                     "điểm câu {} của học sinh thứ {} không nằm trong 0..1",
@@ -218,33 +243,64 @@ pub fn analyse(rows: &[Vec<Cell>], items: &[ItemInfo]) -> Result<Analysis, Error
     }
     let totals: Vec<f64> = rows
         .iter()
-        .map(|r| r.iter().map(|c| c.score).sum())
+        .map(|r| r.iter().flatten().map(|c| c.score).sum())
         .collect();
     let mut order: Vec<usize> = (0..n).collect();
     order.sort_by(|a, b| totals[*b].total_cmp(&totals[*a]).then(a.cmp(b)));
     let g = ((n as f64 * 0.27).round() as usize).clamp(1, n / 2);
     let (upper, lower) = (&order[..g], &order[n - g..]);
     let mut stats = Vec::with_capacity(k);
+    // Reliability over the items everyone got.
+    let mut complete = Vec::new();
     let mut item_var_sum = 0.0;
     let mut pq_sum = 0.0;
     let mut dichotomous = true;
     for (i, info) in items.iter().enumerate() {
-        let x: Vec<f64> = rows.iter().map(|r| r[i].score).collect();
-        dichotomous &= x.iter().all(|v| *v == 0.0 || *v == 1.0);
+        let got: Vec<usize> = (0..n).filter(|s| rows[*s][i].is_some()).collect();
+        if got.is_empty() {
+            return Err(Error::Analysis(format!(
+                "câu {} không có học sinh nào làm",
+                i + 1
+            )));
+        }
+        let cell = |s: usize| rows[s][i].unwrap_or(Cell { score: 0.0, choice: None });
+        let x: Vec<f64> = got.iter().map(|s| cell(*s).score).collect();
         let p = mean(&x);
-        item_var_sum += variance(&x);
-        pq_sum += p * (1.0 - p);
-        let group_mean = |g: &[usize]| g.iter().map(|s| x[*s]).sum::<f64>() / g.len() as f64;
-        let d = group_mean(upper) - group_mean(lower);
-        let rest: Vec<f64> = totals.iter().zip(&x).map(|(t, v)| t - v).collect();
+        if got.len() == n {
+            complete.push(i);
+            dichotomous &= x.iter().all(|v| *v == 0.0 || *v == 1.0);
+            item_var_sum += variance(&x);
+            pq_sum += p * (1.0 - p);
+        }
+        let group_mean = |g: &[usize]| {
+            let v: Vec<f64> = g
+                .iter()
+                .filter(|s| rows[**s][i].is_some())
+                .map(|s| cell(*s).score)
+                .collect();
+            (!v.is_empty()).then(|| mean(&v))
+        };
+        // Undefined (0) when nobody of one group got the item.
+        let d = match (group_mean(upper), group_mean(lower)) {
+            (Some(u), Some(l)) => Some(u - l),
+            _ => None,
+        };
+        let rest: Vec<f64> = got
+            .iter()
+            .zip(&x)
+            .map(|(s, v)| totals[*s] - v)
+            .collect();
         let r = correlation(&x, &rest);
         let options: Vec<OptionStats> = (0..info.options)
             .map(|o| {
-                let chose =
-                    |g: &[usize]| g.iter().filter(|s| rows[**s][i].choice == Some(o)).count();
+                let chose = |g: &[usize]| {
+                    g.iter()
+                        .filter(|s| rows[**s][i].is_some_and(|c| c.choice == Some(o)))
+                        .count()
+                };
                 OptionStats {
                     option: o,
-                    total: rows.iter().filter(|r| r[i].choice == Some(o)).count(),
+                    total: chose(&got),
                     upper: chose(upper),
                     lower: chose(lower),
                 }
@@ -257,7 +313,7 @@ pub fn analyse(rows: &[Vec<Cell>], items: &[ItemInfo]) -> Result<Analysis, Error
         if p > 0.9 {
             flags.push(Flag::TooEasy(p));
         }
-        if d < 0.2 {
+        if let Some(d) = d.filter(|d| *d < 0.2) {
             flags.push(Flag::LowDiscrimination(d));
         }
         if let Some(r) = r.filter(|r| *r < 0.0) {
@@ -272,30 +328,35 @@ pub fn analyse(rows: &[Vec<Cell>], items: &[ItemInfo]) -> Result<Analysis, Error
         }
         stats.push(ItemStats {
             facility: p,
-            discrimination: d,
+            discrimination: d.unwrap_or(0.0),
             point_biserial: r,
             options,
             flags,
         });
     }
-    let total_var = variance(&totals);
-    let kf = k as f64;
-    let reliability =
-        |sum: f64| (k >= 2 && total_var > 1e-12).then(|| kf / (kf - 1.0) * (1.0 - sum / total_var));
+    let kc = complete.len();
+    let complete_totals: Vec<f64> = rows
+        .iter()
+        .map(|r| complete.iter().filter_map(|i| r[*i]).map(|c| c.score).sum())
+        .collect();
+    let total_var = variance(&complete_totals);
+    let kf = kc as f64;
+    let reliability = |sum: f64| {
+        (kc >= 2 && total_var > 1e-12).then(|| kf / (kf - 1.0) * (1.0 - sum / total_var))
+    };
     let alpha = reliability(item_var_sum);
     let kr20 = if dichotomous {
         reliability(pq_sum)
     } else {
         None
     };
-    let sd = total_var.sqrt();
-    let sem = alpha.map(|a| sd * (1.0 - a).max(0.0).sqrt());
+    let sem = alpha.map(|a| total_var.sqrt() * (1.0 - a).max(0.0).sqrt());
     Ok(Analysis {
         students: n,
         group_size: g,
         items: stats,
         mean: mean(&totals),
-        sd,
+        sd: variance(&totals).sqrt(),
         totals,
         kr20,
         alpha,
@@ -494,6 +555,49 @@ mod tests {
         let a = analyse(&rows, &[plain, plain]).unwrap();
         assert!(close(a.alpha.unwrap(), 6.0 / 7.0));
         assert_eq!(a.kr20, None);
+    }
+
+    #[test]
+    fn matrix_exams_analyse_each_item_over_the_students_who_got_it() {
+        let plain = ItemInfo {
+            options: 0,
+            key: None,
+        };
+        let c = |s: f64| {
+            Some(Cell {
+                score: s,
+                choice: None,
+            })
+        };
+        // Items 0 and 1 everyone got; item 2 only the first two students (a matrix draw).
+        let rows = vec![
+            vec![c(1.0), c(1.0), c(1.0)],
+            vec![c(1.0), c(0.0), c(0.0)],
+            vec![c(0.0), c(1.0), None],
+            vec![c(0.0), c(0.0), None],
+        ];
+        let a = analyse_sparse(&rows, &[plain; 3]).unwrap();
+        assert_eq!(a.totals, vec![3.0, 1.0, 1.0, 0.0]);
+        assert!(close(a.mean, 1.25));
+        // Upper group {0}, lower {3}: item 2 is defined for the upper group only.
+        assert!(close(a.items[2].facility, 0.5));
+        assert!(close(a.items[2].discrimination, 0.0));
+        assert!(
+            !a.items[2]
+                .flags
+                .iter()
+                .any(|f| matches!(f, Flag::LowDiscrimination(_)))
+        );
+        // Corrected item–rest over the two who got it: x = (1, 0), rest = (2, 1).
+        assert!(close(a.items[2].point_biserial.unwrap(), 1.0));
+        assert!(close(a.items[0].discrimination, 1.0));
+        // Reliability over items 0 and 1: totals (2, 1, 1, 0), variance 0.5, item variances
+        // 0.25 + 0.25 → α = 2 · (1 − 0.5 / 0.5) = 0.
+        assert!(close(a.alpha.unwrap(), 0.0));
+        assert!(close(a.kr20.unwrap(), 0.0));
+        // An item nobody got is an error, not a NaN.
+        let none = vec![vec![c(1.0), None], vec![c(0.0), None]];
+        assert!(analyse_sparse(&none, &[plain; 2]).is_err());
     }
 
     #[test]

@@ -39,6 +39,7 @@ pub mod gift;
 pub mod import;
 pub mod model;
 pub mod moodle_xml;
+pub mod pdf;
 pub mod scoring;
 pub mod shuffle;
 mod xml;

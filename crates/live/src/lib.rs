@@ -314,6 +314,21 @@ impl Live {
         }
     }
 
+    /// Whether `room` is open on this node (someone is in it or within the grace period).
+    pub async fn has_room(&self, room: uuid::Uuid) -> bool {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        if self
+            .inner
+            .cmds
+            .send(server::Cmd::HasRoom(room, reply))
+            .await
+            .is_err()
+        {
+            return false;
+        }
+        answer.await.unwrap_or(false)
+    }
+
     /// Ends a room: everyone gets disconnected, Left events are emitted, a running recording is finished.
     pub async fn close_room(&self, room: uuid::Uuid) {
         let (done, wait) = tokio::sync::oneshot::channel();

@@ -7,7 +7,7 @@ use crate::server::{Cmd, Core};
 use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use str0m::net::Protocol;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
@@ -21,6 +21,9 @@ const BATCH: usize = 64;
 const MAX_TCP: usize = 4096;
 /// Frames queued per ICE-TCP connection before we drop (TCP behind on a bad network).
 const TCP_QUEUE: usize = 512;
+/// How late str0m timers may run: peers whose timers fall within this window are served by
+/// one wake-up instead of one each (pacing and RTCP do not need sub-millisecond timing).
+const TIMER_SLACK: Duration = Duration::from_millis(2);
 
 /// The addresses to announce: the configured ones; else the bound address; else (bound to
 /// an unspecified address) the machine's outward address and loopback.
@@ -106,7 +109,7 @@ pub async fn run(
     let mut writers: HashMap<SocketAddr, mpsc::Sender<Vec<u8>>> = HashMap::new();
     let mut buf = vec![0u8; MAX_DATAGRAM];
     loop {
-        let wake = core.next_timeout(Instant::now());
+        let wake = core.next_timeout(Instant::now()) + TIMER_SLACK;
         tokio::select! {
             cmd = cmds.recv() => match cmd {
                 Some(cmd) => core.command(Now::system(), cmd),
@@ -127,6 +130,7 @@ pub async fn run(
                                 Err(_) => break,
                             }
                         }
+                        core.flush(Instant::now());
                     }
                     // ICMP errors (a peer went away) surface here on some systems.
                     Err(e) => tracing::debug!("live: udp receive: {e}"),
@@ -147,7 +151,9 @@ pub async fn run(
             Some(input) = tcp_rx.recv() => match input {
                 TcpIn::Frame(remote, frame) => {
                     let dest = local_for(remote, tcp_port, &announced);
-                    core.receive(Instant::now(), Protocol::Tcp, remote, dest, &frame);
+                    let now = Instant::now();
+                    core.receive(now, Protocol::Tcp, remote, dest, &frame);
+                    core.flush(now);
                 }
                 TcpIn::Closed(remote) => {
                     writers.remove(&remote);

@@ -93,6 +93,20 @@ pub enum ClientMsg {
     BoardUndo,
     /// Teacher: clear the whiteboard.
     BoardClear,
+    /// Teacher: present a slide deck (the pages of an uploaded PDF, rendered by the web
+    /// layer) from its first page, or stop presenting (`deck` empty).
+    Slides {
+        /// The deck's id (`None` stops).
+        deck: Option<String>,
+        /// Its number of pages.
+        #[serde(default)]
+        pages: u32,
+    },
+    /// Teacher: show page `page` (from 1) of the deck being presented.
+    SlidePage {
+        /// The page.
+        page: u32,
+    },
     /// Which video quality to receive: `audio_only` stops all video to this browser.
     Quality {
         /// Preference.
@@ -223,6 +237,20 @@ pub struct RoomState {
     pub board: Vec<BoardItem>,
     /// Recording now.
     pub recording: bool,
+    /// The slide deck being presented, if any.
+    #[serde(default)]
+    pub slides: Option<SlideState>,
+}
+
+/// The slide deck being presented and its current page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlideState {
+    /// The deck's id (its pages are images served by the web layer).
+    pub deck: String,
+    /// Number of pages.
+    pub pages: u32,
+    /// The page shown, from 1.
+    pub page: u32,
 }
 
 /// Messages to the browser.
@@ -304,6 +332,11 @@ pub enum ServerMsg {
     BoardUndo,
     /// The whiteboard was cleared.
     BoardClear,
+    /// The presentation started, moved to another page or stopped (`None`).
+    Slides {
+        /// The deck and page.
+        slides: Option<SlideState>,
+    },
     /// Recording started or stopped.
     Recording {
         /// Recording.

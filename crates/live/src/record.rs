@@ -1,6 +1,11 @@
 //! Recording the teacher: VP8 frames to IVF, Opus packets to Ogg, both timed from the start
 //! of the recording so that ffmpeg can mux them without offsets.
 //!
+//! The SFU forwards RTP packets as they are, so the recorder puts the frames together
+//! itself ([`Vp8Assembler`]: packets ordered by sequence number, a frame complete from its
+//! first packet to the one with the marker bit; a frame lost for good means waiting for the
+//! next keyframe). Each Opus packet is one RTP payload.
+//!
 //! IVF is a 32-byte file header and a 12-byte header per frame. Ogg pages are written by
 //! hand (RFC 3533, with its CRC) following the Ogg Opus mapping (RFC 7845): an `OpusHead`
 //! page, an `OpusTags` page, then audio pages whose granule position counts 48 kHz samples.
@@ -10,11 +15,14 @@
 use crate::LiveEvent;
 use crate::room::Now;
 use crate::sfu::Source;
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, BufWriter, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
-use str0m::media::{MediaData, Rid};
+use str0m::media::Rid;
+use str0m::rtp::RtpPacket;
 use uuid::Uuid;
 
 /// Writes VP8 frames into an IVF file.
@@ -77,6 +85,194 @@ impl<W: Write + Seek> IvfWriter<W> {
         self.out.seek(SeekFrom::End(0))?;
         self.out.flush()?;
         Ok(self.out)
+    }
+}
+
+/// Length of the VP8 payload descriptor at the start of an RTP payload (RFC 7741 §4.2), and
+/// whether the packet starts a frame (S set, partition 0); `None` for a malformed one.
+pub fn vp8_descriptor(payload: &[u8]) -> Option<(usize, bool)> {
+    let b0 = *payload.first()?;
+    let start = b0 & 0x10 != 0 && b0 & 0x07 == 0;
+    let mut at = 1;
+    if b0 & 0x80 != 0 {
+        let ext = *payload.get(at)?;
+        at += 1;
+        if ext & 0x80 != 0 {
+            at += if *payload.get(at)? & 0x80 != 0 { 2 } else { 1 };
+        }
+        if ext & 0x40 != 0 {
+            at += 1;
+        }
+        if ext & 0x30 != 0 {
+            at += 1;
+        }
+    }
+    (at < payload.len()).then_some((at, start))
+}
+
+/// A whole VP8 frame put together from RTP packets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Frame {
+    /// The frame (payload descriptors removed).
+    pub data: Vec<u8>,
+    /// Extended RTP time (90 kHz).
+    pub time: u64,
+    /// When its first packet arrived.
+    pub arrival: Instant,
+    /// A keyframe.
+    pub keyframe: bool,
+}
+
+/// How long a frame with a missing packet is waited for (a retransmission) before it is
+/// given up.
+const ASSEMBLY_WAIT: Duration = Duration::from_millis(400);
+/// Packets kept waiting at most.
+const ASSEMBLY_MAX: usize = 600;
+
+struct Part {
+    time: u64,
+    marker: bool,
+    start: bool,
+    offset: usize,
+    payload: Arc<[u8]>,
+    arrival: Instant,
+}
+
+/// Puts VP8 frames together from the RTP packets of one stream, in any arrival order.
+#[derive(Default)]
+pub struct Vp8Assembler {
+    parts: BTreeMap<u64, Part>,
+    /// Sequence number the next frame starts at (everything before was emitted or dropped).
+    next: Option<u64>,
+    /// A frame was lost: frames until the next keyframe are dropped (they refer to it).
+    broken: bool,
+}
+
+impl Vp8Assembler {
+    /// Adds a packet (`seq` extended, `time` extended RTP time) and returns the frames it
+    /// completed, in order.
+    pub fn push(
+        &mut self,
+        seq: u64,
+        time: u64,
+        marker: bool,
+        payload: Arc<[u8]>,
+        arrival: Instant,
+    ) -> Vec<Frame> {
+        let Some((offset, start)) = vp8_descriptor(&payload) else {
+            return Vec::new();
+        };
+        if self.next.is_some_and(|n| seq < n) {
+            return Vec::new();
+        }
+        self.parts.insert(
+            seq,
+            Part {
+                time,
+                marker,
+                start,
+                offset,
+                payload,
+                arrival,
+            },
+        );
+        let mut frames = Vec::new();
+        loop {
+            match self.complete_front() {
+                Some(end) => {
+                    let mut data = Vec::new();
+                    let mut first = None;
+                    for (_, p) in self.parts.range(..=end) {
+                        data.extend_from_slice(&p.payload[p.offset..]);
+                        first.get_or_insert((p.time, p.arrival));
+                    }
+                    let (time, arrival) = first.expect("a frame has packets");
+                    self.parts = self.parts.split_off(&(end + 1));
+                    self.next = Some(end + 1);
+                    let keyframe = data.first().is_some_and(|b| b & 1 == 0);
+                    if keyframe {
+                        self.broken = false;
+                    }
+                    if !self.broken {
+                        frames.push(Frame {
+                            data,
+                            time,
+                            arrival,
+                            keyframe,
+                        });
+                    }
+                }
+                None => {
+                    if !self.give_up(arrival) {
+                        break;
+                    }
+                }
+            }
+        }
+        frames
+    }
+
+    /// Whether frames are being dropped until a keyframe comes.
+    pub fn needs_keyframe(&self) -> bool {
+        self.broken
+    }
+
+    /// The last sequence number of the first frame, if all of its packets are here.
+    fn complete_front(&self) -> Option<u64> {
+        let (&first, p) = self.parts.iter().next()?;
+        // A frame starts where the previous one ended (anywhere for the very first).
+        if !p.start || self.next.is_some_and(|n| n != first) {
+            return None;
+        }
+        for (expect, (&seq, part)) in (first..).zip(&self.parts) {
+            if seq != expect || part.time != p.time || (seq != first && part.start) {
+                return None;
+            }
+            if part.marker {
+                return Some(seq);
+            }
+        }
+        None
+    }
+
+    /// Unblocks the front: packets before the first frame start are dropped at once; a gap
+    /// or an incomplete frame once it waited too long (or too much waits). True when
+    /// something changed.
+    fn give_up(&mut self, now: Instant) -> bool {
+        let Some((&first, front)) = self.parts.iter().next() else {
+            return false;
+        };
+        let joining = self.next.is_none() && !front.start;
+        let stale = now.saturating_duration_since(front.arrival) > ASSEMBLY_WAIT;
+        if !joining && !stale && self.parts.len() <= ASSEMBLY_MAX {
+            return false;
+        }
+        if front.start && self.next != Some(first) && !joining {
+            // The end of the previous frame is lost; this frame is whole or will be.
+            self.next = Some(first);
+            self.broken = true;
+            return true;
+        }
+        let front_time = front.time;
+        let next_start = self
+            .parts
+            .iter()
+            .skip(1)
+            .find(|(_, p)| p.start && p.time != front_time)
+            .map(|(s, _)| *s);
+        match next_start {
+            Some(s) => {
+                self.parts = self.parts.split_off(&s);
+                self.next = Some(s);
+            }
+            None => {
+                let last = self.parts.keys().next_back().copied().unwrap_or_default();
+                self.parts.clear();
+                self.next = (!joining).then_some(last + 1);
+            }
+        }
+        self.broken |= !joining;
+        true
     }
 }
 
@@ -298,6 +494,8 @@ pub struct Recorder {
     /// Layers of the teacher's video seen, with their last frame.
     seen: Vec<((Source, Option<Rid>), Instant)>,
     current: Option<(Source, Option<Rid>)>,
+    /// Frame assembly of the layers being recorded or waited for.
+    assemblers: Vec<((Source, Option<Rid>), Vp8Assembler)>,
     video_time: Timeline,
     audio_time: Timeline,
     failed: bool,
@@ -335,6 +533,7 @@ impl Recorder {
             audio,
             seen: Vec::new(),
             current: None,
+            assemblers: Vec::new(),
             video_time: Timeline::default(),
             audio_time: Timeline::default(),
             failed: false,
@@ -366,18 +565,62 @@ impl Recorder {
             .or_else(|| live(Source::Camera).map(|r| (Source::Camera, r)))
     }
 
-    /// A video frame of the teacher's; returns the layer of which a keyframe is wanted (to
-    /// start the file or switch to a better source).
-    pub fn video(&mut self, source: Source, data: &MediaData) -> Option<(Source, Option<Rid>)> {
-        let layer = (source, data.rid);
-        let now = data.network_time;
+    /// A video packet of the teacher's; returns the layer of which a keyframe is wanted (to
+    /// start the file, switch to a better source, or recover from a lost frame).
+    pub fn video(
+        &mut self,
+        source: Source,
+        rid: Option<Rid>,
+        pkt: &RtpPacket,
+    ) -> Option<(Source, Option<Rid>)> {
+        let layer = (source, rid);
+        let now = pkt.timestamp;
         match self.seen.iter_mut().find(|(l, _)| *l == layer) {
             Some((_, t)) => *t = now,
             None => self.seen.push((layer, now)),
         }
         let want = self.preferred(now)?;
+        if layer != want && Some(layer) != self.current {
+            return (self.current != Some(want)).then_some(want);
+        }
+        // Only the layers that matter are put together.
+        let (current, assemblers) = (self.current, &mut self.assemblers);
+        assemblers.retain(|(l, _)| *l == want || Some(*l) == current || *l == layer);
+        let i = match assemblers.iter().position(|(l, _)| *l == layer) {
+            Some(i) => i,
+            None => {
+                assemblers.push((layer, Vp8Assembler::default()));
+                assemblers.len() - 1
+            }
+        };
+        let asm = &mut assemblers[i].1;
+        let frames = asm.push(
+            *pkt.seq_no,
+            pkt.time.numer(),
+            pkt.header.marker,
+            pkt.payload.clone(),
+            now,
+        );
+        let broken = asm.needs_keyframe();
+        let mut ask = None;
+        for f in frames {
+            ask = self.frame(layer, want, &f);
+        }
+        if broken && Some(layer) == self.current {
+            return Some(layer);
+        }
+        ask.or_else(|| (self.current != Some(want)).then_some(want))
+    }
+
+    /// A whole frame of `layer` while `want` is the layer to record.
+    fn frame(
+        &mut self,
+        layer: (Source, Option<Rid>),
+        want: (Source, Option<Rid>),
+        f: &Frame,
+    ) -> Option<(Source, Option<Rid>)> {
         let switching = if layer == want && self.current != Some(want) {
-            if !data.is_keyframe() {
+            if !f.keyframe {
                 return Some(want);
             }
             self.current = Some(want);
@@ -387,31 +630,30 @@ impl Recorder {
         } else {
             return (self.current != Some(want)).then_some(want);
         };
-        let arrival = self.since_start(now, 1000);
-        let pts = self.video_time.place(
-            data.time.numer(),
-            u64::from(data.time.denom()),
-            arrival,
-            1000,
-            switching,
-        );
-        if let Err(e) = self.video.write(&data.data, pts) {
+        let arrival = self.since_start(f.arrival, 1000);
+        let pts = self
+            .video_time
+            .place(f.time, 90_000, arrival, 1000, switching);
+        if let Err(e) = self.video.write(&f.data, pts) {
             self.fail(&e);
         }
         (self.current != Some(want)).then_some(want)
     }
 
-    /// An audio packet of the teacher's microphone.
-    pub fn audio(&mut self, data: &MediaData) {
-        let arrival = self.since_start(data.network_time, 48_000);
+    /// An audio packet of the teacher's microphone (one Opus packet).
+    pub fn audio(&mut self, pkt: &RtpPacket) {
+        if pkt.payload.is_empty() {
+            return;
+        }
+        let arrival = self.since_start(pkt.timestamp, 48_000);
         let at = self.audio_time.place(
-            data.time.numer(),
-            u64::from(data.time.denom()),
+            pkt.time.numer(),
+            u64::from(pkt.time.denom()),
             arrival,
             48_000,
             false,
         );
-        if let Err(e) = self.audio.write(&data.data, at) {
+        if let Err(e) = self.audio.write(&pkt.payload, at) {
             self.fail(&e);
         }
     }
@@ -590,6 +832,69 @@ mod tests {
         let last = pages.last().unwrap();
         assert_eq!(last.flags, 0x04);
         assert_eq!(last.granule, 960 * 6 + u64::from(OPUS_PRE_SKIP));
+    }
+
+    /// A VP8 RTP payload: descriptor with a 15-bit picture id, then `body`.
+    fn vp8_packet(start: bool, body: &[u8]) -> Arc<[u8]> {
+        let mut p = vec![if start { 0x90 } else { 0x80 }, 0x80, 0x81, 0x23];
+        p.extend_from_slice(body);
+        p.into()
+    }
+
+    #[test]
+    fn vp8_frames_are_put_together_in_any_order_and_losses_wait_for_a_keyframe() {
+        let t0 = Instant::now();
+        let ms = |n: u64| t0 + Duration::from_millis(n);
+        assert_eq!(vp8_descriptor(&vp8_packet(true, &[0x10])), Some((4, true)));
+        assert_eq!(vp8_descriptor(&[0x10, 0x10]), Some((1, true)));
+        assert_eq!(vp8_descriptor(&[0x90]), None);
+        let mut a = Vp8Assembler::default();
+        // Joining mid-frame: the tail of that frame is dropped.
+        assert!(
+            a.push(9, 0, true, vp8_packet(false, &[1]), ms(0))
+                .is_empty()
+        );
+        // A keyframe in three packets, the middle one late.
+        assert!(
+            a.push(10, 3000, false, vp8_packet(true, &[0x10, 2]), ms(1))
+                .is_empty()
+        );
+        assert!(
+            a.push(12, 3000, true, vp8_packet(false, &[4]), ms(2))
+                .is_empty()
+        );
+        let f = a.push(11, 3000, false, vp8_packet(false, &[3]), ms(3));
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].data, vec![0x10, 2, 3, 4]);
+        assert!(f[0].keyframe);
+        assert_eq!((f[0].time, f[0].arrival), (3000, ms(1)));
+        // A delta frame in one packet.
+        let f = a.push(13, 6000, true, vp8_packet(true, &[0x11, 5]), ms(33));
+        assert_eq!(f.len(), 1);
+        assert!(!f[0].keyframe);
+        // Packet 14 is lost for good: after the wait, delta frames are dropped until a keyframe.
+        assert!(
+            a.push(15, 9000, true, vp8_packet(false, &[6]), ms(66))
+                .is_empty()
+        );
+        assert!(
+            a.push(16, 12000, true, vp8_packet(true, &[0x11, 7]), ms(99))
+                .is_empty()
+        );
+        assert!(
+            a.push(17, 15000, true, vp8_packet(true, &[0x11, 8]), ms(600))
+                .is_empty()
+        );
+        assert!(a.needs_keyframe());
+        let f = a.push(18, 18000, true, vp8_packet(true, &[0x10, 9]), ms(633));
+        assert_eq!(f.len(), 1);
+        assert!(f[0].keyframe);
+        assert!(!a.needs_keyframe());
+        // Old packets after that are ignored.
+        assert!(
+            a.push(14, 9000, false, vp8_packet(true, &[0x11]), ms(640))
+                .is_empty()
+        );
     }
 
     #[test]

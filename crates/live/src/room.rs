@@ -5,7 +5,9 @@
 //! caller delivers (messages to connections, events for the web layer, changes of media
 //! permissions for the SFU). That keeps every classroom rule testable faster than real time.
 
-use crate::proto::{BoardItem, ChatMsg, ClientMsg, PeerInfo, PollState, RoomState, ServerMsg};
+use crate::proto::{
+    BoardItem, ChatMsg, ClientMsg, PeerInfo, PollState, RoomState, ServerMsg, SlideState,
+};
 use crate::{JoinError, LiveEvent, Participant, Role, RoomSpec};
 use std::collections::{HashSet, VecDeque};
 use std::time::{Duration, Instant, SystemTime};
@@ -28,6 +30,8 @@ pub const BOARD_MAX_POINTS: usize = 2000;
 pub const BOARD_TEXT_MAX_CHARS: usize = 200;
 /// Most items on the whiteboard (then the teacher has to clear it).
 pub const BOARD_MAX_ITEMS: usize = 5000;
+/// Most pages of a slide deck.
+pub const MAX_SLIDE_PAGES: u32 = 300;
 /// Longest poll question, in characters.
 pub const POLL_QUESTION_MAX_CHARS: usize = 300;
 /// Longest poll option, in characters.
@@ -173,10 +177,11 @@ pub struct Room {
     poll: Option<Poll>,
     next_poll: u32,
     board: Vec<BoardItem>,
+    slides: Option<SlideState>,
     recording: Option<Uuid>,
 }
 
-fn error(code: &str, message: &str) -> ServerMsg {
+fn error(code: &str, message: impl Into<String>) -> ServerMsg {
     ServerMsg::Error {
         code: code.into(),
         message: message.into(),
@@ -248,6 +253,7 @@ impl Room {
             poll: None,
             next_poll: 1,
             board: Vec::new(),
+            slides: None,
             recording: None,
         }
     }
@@ -329,6 +335,7 @@ impl Room {
             poll: self.poll.as_ref().map(|p| p.state_for(user)),
             board: self.board.clone(),
             recording: self.recording.is_some(),
+            slides: self.slides.clone(),
         }
     }
 
@@ -511,6 +518,8 @@ impl Room {
             | ClientMsg::Board { .. }
             | ClientMsg::BoardUndo
             | ClientMsg::BoardClear
+            | ClientMsg::Slides { .. }
+            | ClientMsg::SlidePage { .. }
             | ClientMsg::Record { .. }
                 if !teacher =>
             {
@@ -560,6 +569,57 @@ impl Room {
             ClientMsg::BoardClear => {
                 self.board.clear();
                 vec![Out::All(ServerMsg::BoardClear)]
+            }
+            ClientMsg::Slides { deck: None, .. } => {
+                self.slides = None;
+                vec![Out::All(ServerMsg::Slides { slides: None })]
+            }
+            ClientMsg::Slides {
+                deck: Some(deck),
+                pages,
+            } => {
+                let id_ok = !deck.is_empty()
+                    && deck.len() <= 64
+                    && deck.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-');
+                if !id_ok {
+                    return refuse(error(
+                        "bad_request",
+                        "Mã bộ trang trình chiếu không hợp lệ.",
+                    ));
+                }
+                if pages == 0 || pages > MAX_SLIDE_PAGES {
+                    return refuse(error(
+                        "bad_request",
+                        format!("Bộ trình chiếu phải có từ 1 đến {MAX_SLIDE_PAGES} trang."),
+                    ));
+                }
+                let slides = SlideState {
+                    deck,
+                    pages,
+                    page: 1,
+                };
+                self.slides = Some(slides.clone());
+                vec![Out::All(ServerMsg::Slides {
+                    slides: Some(slides),
+                })]
+            }
+            ClientMsg::SlidePage { page } => {
+                let Some(slides) = self.slides.as_mut() else {
+                    return refuse(error("bad_request", "Chưa trình chiếu bộ trang nào."));
+                };
+                if page == 0 || page > slides.pages {
+                    return refuse(error(
+                        "bad_request",
+                        format!(
+                            "Không có trang {page}: bộ trình chiếu có {} trang.",
+                            slides.pages
+                        ),
+                    ));
+                }
+                slides.page = page;
+                vec![Out::All(ServerMsg::Slides {
+                    slides: Some(slides.clone()),
+                })]
             }
             ClientMsg::Record { on } => match (on, self.recording) {
                 (true, None) => {
@@ -1402,6 +1462,78 @@ mod tests {
         );
         assert!(matches!(&events(&out)[..], [EventOut::PollClosed(q, _)] if q == "A?"));
         assert_eq!(poll_of(&out, id(AN)).question, "B?");
+    }
+
+    #[test]
+    fn slides_are_the_teachers_follow_the_page_and_reach_late_joiners() {
+        let mut t = setup();
+        let deck = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b".to_string();
+        let show = |deck: &str, pages| ClientMsg::Slides {
+            deck: Some(deck.into()),
+            pages,
+        };
+        // Students cannot present or turn pages.
+        let out = t.room.handle(id(AN), show(&deck, 3), at(&t, 0));
+        assert_eq!(error_code(&out).as_deref(), Some("forbidden"));
+        let out = t
+            .room
+            .handle(id(AN), ClientMsg::SlidePage { page: 1 }, at(&t, 0));
+        assert_eq!(error_code(&out).as_deref(), Some("forbidden"));
+        // No deck yet: no page to turn to.
+        let out = t
+            .room
+            .handle(id(TEACHER), ClientMsg::SlidePage { page: 1 }, at(&t, 0));
+        assert_eq!(error_code(&out).as_deref(), Some("bad_request"));
+        // Bad decks change nothing.
+        for bad in [
+            show("", 3),
+            show("../x", 3),
+            show(&deck, 0),
+            show(&deck, MAX_SLIDE_PAGES + 1),
+        ] {
+            let out = t.room.handle(id(TEACHER), bad, at(&t, 0));
+            assert_eq!(error_code(&out).as_deref(), Some("bad_request"));
+        }
+        let state = |page| {
+            Some(SlideState {
+                deck: deck.clone(),
+                pages: 3,
+                page,
+            })
+        };
+        let out = t.room.handle(id(TEACHER), show(&deck, 3), at(&t, 1));
+        assert_eq!(out, vec![Out::All(ServerMsg::Slides { slides: state(1) })]);
+        let out = t
+            .room
+            .handle(id(TEACHER), ClientMsg::SlidePage { page: 3 }, at(&t, 2));
+        assert_eq!(out, vec![Out::All(ServerMsg::Slides { slides: state(3) })]);
+        for page in [0, 4] {
+            let out = t
+                .room
+                .handle(id(TEACHER), ClientMsg::SlidePage { page }, at(&t, 3));
+            assert_eq!(error_code(&out).as_deref(), Some("bad_request"));
+        }
+        // Someone arriving now sees page 3.
+        let out = t.room.join(&who(9, Role::Observer), 9, at(&t, 4)).unwrap();
+        let Out::To(_, ServerMsg::Welcome { room, .. }) = &out[0] else {
+            panic!("{out:?}")
+        };
+        assert_eq!(room.slides, state(3));
+        // Stopping clears it for everyone.
+        let out = t.room.handle(
+            id(TEACHER),
+            ClientMsg::Slides {
+                deck: None,
+                pages: 0,
+            },
+            at(&t, 5),
+        );
+        assert_eq!(out, vec![Out::All(ServerMsg::Slides { slides: None })]);
+        let out = t.room.join(&who(10, Role::Student), 10, at(&t, 6)).unwrap();
+        let Out::To(_, ServerMsg::Welcome { room, .. }) = &out[0] else {
+            panic!("{out:?}")
+        };
+        assert_eq!(room.slides, None);
     }
 
     fn item(tool: &str, points: usize) -> BoardItem {

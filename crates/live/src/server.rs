@@ -14,8 +14,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use str0m::bwe::BweKind;
-use str0m::media::MediaData;
 use str0m::net::{Protocol, Receive, Transmit};
+use str0m::rtp::{RtpPacket, Vp8Descriptor};
 use str0m::{Event, Input};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
@@ -34,7 +34,7 @@ pub struct Stats {
     pub participants: AtomicUsize,
     /// Rooms open.
     pub rooms: AtomicUsize,
-    /// Media frames written to subscribers since the start.
+    /// Media packets written to subscribers since the start.
     pub forwarded: AtomicU64,
     /// Tracks being sent to subscribers now.
     pub down_tracks: AtomicUsize,
@@ -61,6 +61,8 @@ pub enum Cmd {
     Dropped(ConnId),
     /// End a room.
     CloseRoom(Uuid, oneshot::Sender<()>),
+    /// Whether a room is open on this node.
+    HasRoom(Uuid, oneshot::Sender<bool>),
 }
 
 struct RoomCtx {
@@ -77,6 +79,8 @@ struct Conn {
     peer: Option<Peer>,
     quality: Quality,
     signal: Bucket,
+    /// In [`Core::dirty`].
+    dirty: bool,
 }
 
 /// All rooms of this node.
@@ -92,6 +96,10 @@ pub struct Core {
     routes: HashMap<(Protocol, SocketAddr), ConnId>,
     unknown: Bucket,
     dirty: Vec<ConnId>,
+    /// Subscribers to offer new tracks to once the packet being routed is done.
+    renegotiate: Vec<ConnId>,
+    /// Reused for the events of one poll.
+    events_buf: Vec<Event>,
     /// Datagrams to send.
     pub transmits: Vec<Transmit>,
     stats: Arc<Stats>,
@@ -123,6 +131,8 @@ impl Core {
             routes: HashMap::new(),
             unknown: Bucket::new(UNKNOWN_PER_SEC, UNKNOWN_PER_SEC, Instant::now()),
             dirty: Vec::new(),
+            renegotiate: Vec::new(),
+            events_buf: Vec::new(),
             transmits: Vec::new(),
             stats,
         }
@@ -180,6 +190,9 @@ impl Core {
                 }
                 let _ = done.send(());
             }
+            Cmd::HasRoom(room, reply) => {
+                let _ = reply.send(self.rooms.contains_key(&room));
+            }
         }
         self.flush(now.at);
         self.update_stats();
@@ -227,6 +240,7 @@ impl Core {
                 peer: None,
                 quality: Quality::Auto,
                 signal: Bucket::new(SIGNAL_PER_SEC, SIGNAL_BURST, now.at),
+                dirty: false,
             },
         );
         self.apply(room_id, outs, now);
@@ -407,7 +421,10 @@ impl Core {
     }
 
     fn mark(&mut self, conn: ConnId) {
-        if !self.dirty.contains(&conn) {
+        if let Some(c) = self.conns.get_mut(&conn)
+            && !c.dirty
+        {
+            c.dirty = true;
             self.dirty.push(conn);
         }
     }
@@ -565,7 +582,10 @@ impl Core {
         }
     }
 
-    /// A datagram from the network (`destination` is our address it came to).
+    /// A datagram from the network (`destination` is our address it came to). The receiving
+    /// peer is polled at once (str0m hands over one RTP packet per input); the subscribers it
+    /// wrote to are polled by the next [`flush`](Self::flush), so that a batch of datagrams
+    /// costs one poll per subscriber rather than one per packet.
     pub fn receive(
         &mut self,
         now: Instant,
@@ -604,7 +624,7 @@ impl Core {
             return;
         };
         match peer.input(now, input) {
-            Ok(true) => self.mark(conn),
+            Ok(true) => self.poll_peer(conn, now),
             Ok(false) => {
                 self.stats.dropped.fetch_add(1, Ordering::Relaxed);
             }
@@ -613,7 +633,23 @@ impl Core {
                 self.drop_peer(conn);
             }
         }
-        self.flush(now);
+    }
+
+    /// Polls one peer, routing what it emits (the peers it touches are left marked).
+    fn poll_peer(&mut self, conn: ConnId, now: Instant) {
+        let mut events = std::mem::take(&mut self.events_buf);
+        let polled = match self.conns.get_mut(&conn).and_then(|c| c.peer.as_mut()) {
+            Some(p) => p.poll(&mut self.transmits, &mut events),
+            None => Ok(()),
+        };
+        if let Err(e) = polled {
+            tracing::debug!("live: peer {conn} failed: {e}");
+            self.drop_peer(conn);
+        }
+        for e in events.drain(..) {
+            self.event(conn, e, now);
+        }
+        self.events_buf = events;
     }
 
     /// The media session of a connection failed: its tracks leave the room; the connection
@@ -681,10 +717,14 @@ impl Core {
     }
 
     /// Polls every peer touched since the last flush, routing what they emit.
-    fn flush(&mut self, now: Instant) {
+    pub fn flush(&mut self, now: Instant) {
         let mut events = Vec::new();
         while let Some(conn) = self.dirty.pop() {
-            let Some(p) = self.conns.get_mut(&conn).and_then(|c| c.peer.as_mut()) else {
+            let Some(c) = self.conns.get_mut(&conn) else {
+                continue;
+            };
+            c.dirty = false;
+            let Some(p) = c.peer.as_mut() else {
                 continue;
             };
             if let Err(e) = p.poll(&mut self.transmits, &mut events) {
@@ -700,7 +740,7 @@ impl Core {
 
     fn event(&mut self, conn: ConnId, e: Event, now: Instant) {
         match e {
-            Event::MediaData(data) => self.media(conn, data, now),
+            Event::RtpPacket(pkt) => self.media(conn, pkt, now),
             Event::KeyframeRequest(req) => {
                 let Some(p) = self.conns.get(&conn).and_then(|c| c.peer.as_ref()) else {
                     return;
@@ -729,14 +769,14 @@ impl Core {
         }
     }
 
-    /// Routes a publisher's frame to the room (and the recorder).
-    fn media(&mut self, conn: ConnId, data: MediaData, now: Instant) {
+    /// Routes a publisher's RTP packet to the room (and the recorder).
+    fn media(&mut self, conn: ConnId, pkt: RtpPacket, now: Instant) {
         let Some(c) = self.conns.get_mut(&conn) else {
             return;
         };
         let (room_id, user) = (c.room, c.user);
         let Some(peer) = c.peer.as_mut() else { return };
-        let Some(track) = peer.in_track(&data, now) else {
+        let Some((track, rid)) = peer.in_track(&pkt, now) else {
             return;
         };
         let Some(source) = track.source else { return };
@@ -750,22 +790,37 @@ impl Core {
         if !permitted(info.role, info.audio, info.video, source) {
             return;
         }
+        let vp8 = if source == Source::Mic {
+            None
+        } else {
+            match Vp8Descriptor::parse(&pkt.payload) {
+                Ok(d) => Some(d),
+                // Not VP8 (or damaged): nothing a subscriber could decode.
+                Err(_) => return,
+            }
+        };
+        let keyframe = vp8.is_some_and(|d| d.starts_keyframe(&pkt.payload));
         let mut keyframes = Vec::new();
         if let Some(rec) = ctx.recorder.as_mut().filter(|r| r.by() == user) {
             if source == Source::Mic {
-                rec.audio(&data);
-            } else if let Some(want) = rec.video(source, &data) {
+                rec.audio(&pkt);
+            } else if let Some(want) = rec.video(source, rid, &pkt) {
                 keyframes.push(want);
             }
         }
-        let subs: Vec<ConnId> = ctx.conns.values().copied().filter(|s| *s != conn).collect();
         let mut forwarded = 0;
-        for s in subs {
-            let Some(sp) = self.conns.get_mut(&s).and_then(|c| c.peer.as_mut()) else {
+        for &s in ctx.conns.values() {
+            if s == conn {
+                continue;
+            }
+            let Some(sc) = self.conns.get_mut(&s) else {
+                continue;
+            };
+            let Some(sp) = sc.peer.as_mut() else {
                 continue;
             };
             let Some(i) = sp.add_out(conn, user, source) else {
-                self.negotiate(s);
+                self.renegotiate.push(s);
                 continue;
             };
             if !matches!(sp.outs[i].state, OutState::Open(_)) {
@@ -775,21 +830,26 @@ impl Core {
                 Forward::Write
             } else {
                 let target = sfu::choose_layer(sp.quality, sp.bwe, &live);
-                sfu::forward_video(&sp.outs[i], data.rid, data.is_keyframe(), target)
+                sfu::forward_video(&sp.outs[i], rid, keyframe, target)
             };
             match decision {
                 Forward::Write => {
-                    let switching = sp.outs[i].current != Some(data.rid);
-                    match sp.write(i, &data, data.rid, switching) {
+                    match sp.write(i, &pkt, rid, vp8.as_ref()) {
                         Ok(true) => forwarded += 1,
                         Ok(false) => {}
                         Err(e) => tracing::debug!("live: write to {s} failed: {e}"),
                     }
-                    self.mark(s);
+                    if !sc.dirty {
+                        sc.dirty = true;
+                        self.dirty.push(s);
+                    }
                 }
                 Forward::NeedKeyframe(rid) => keyframes.push((source, rid)),
                 Forward::Skip => {}
             }
+        }
+        for s in std::mem::take(&mut self.renegotiate) {
+            self.negotiate(s);
         }
         self.stats.forwarded.fetch_add(forwarded, Ordering::Relaxed);
         if !keyframes.is_empty() {

@@ -4,12 +4,13 @@
 //! collected as [`Transmit`]s for the socket loop, events are returned to the caller (the
 //! room core in `server.rs`), which routes media between the peers of a room.
 //!
-//! We use str0m's frame-level API (`Event::MediaData` in, `Writer::write` out) rather than
-//! RTP mode: str0m then owns sequence numbers, RTX/NACK, pacing and packetization of every
-//! outgoing stream, so switching a subscriber between simulcast layers is just writing frames
-//! of another layer (we only rebase the RTP time), and the recorder gets whole VP8 frames and
-//! Opus packets for free. RTP mode would save one depacketize/packetize per hop, but a class
-//! (one teacher to 40 students) is dominated by SRTP and the socket, not by packetization.
+//! We use str0m's RTP mode: packets are forwarded as they come (`Event::RtpPacket` in,
+//! `StreamTx::write_rtp` out), the payload shared between all subscribers, without
+//! depacketizing or repacketizing. Each subscriber's track is one continuous stream: on a
+//! simulcast layer switch (only at a keyframe of the new layer) the sequence numbers, RTP
+//! times and VP8 picture ids are rebased ([`Rewrite`]). str0m still answers NACKs from its
+//! RTX cache downstream, NACKs lost packets upstream, and turns PLI/FIR into keyframe
+//! requests to the publisher. The recorder reassembles frames itself (`record.rs`).
 
 use crate::proto::{Quality, TrackInfo};
 use crate::room::ConnId;
@@ -19,10 +20,9 @@ use str0m::bwe::Bitrate;
 use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
 use str0m::config::{CryptoProvider, DtlsCert};
 use str0m::format::{Codec, FormatParams};
-use str0m::media::{
-    Direction, Frequency, KeyframeRequestKind, MediaData, MediaKind, MediaTime, Mid, Rid,
-};
+use str0m::media::{Direction, Frequency, KeyframeRequestKind, MediaKind, Mid, Pt, Rid};
 use str0m::net::Transmit;
+use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite, SeqNo, Ssrc, Vp8Descriptor};
 use str0m::{Candidate, Event, Input, Output, Rtc, RtcError};
 use uuid::Uuid;
 
@@ -97,6 +97,7 @@ impl Setup {
     /// A new ICE-lite Rtc for Opus and VP8 with bandwidth estimation, knowing our candidates.
     pub fn rtc(&self, now: Instant) -> Rtc {
         let mut config = Rtc::builder()
+            .set_rtp_mode(true)
             .set_ice_lite(true)
             .set_crypto_provider(self.crypto.clone())
             .set_dtls_cert(self.cert.clone())
@@ -258,33 +259,125 @@ pub struct OutTrack {
     /// The layer forwarded now (`None` inside: a stream without simulcast); nothing yet when
     /// the outer option is `None` (video waits for a keyframe).
     pub current: Option<Option<Rid>>,
-    /// Added to the publisher's RTP time so that a layer switch continues the time line.
-    offset: u64,
-    /// Last written time and when.
-    last: Option<(u64, Instant)>,
+    /// How the publisher's packets are renumbered for this subscriber.
+    rewrite: Rewrite,
+    /// Our sending stream and payload type on this track, once negotiated.
+    tx: Option<(Ssrc, Pt)>,
     /// The publisher stopped before the removal could be offered.
     stop_after: bool,
 }
 
-impl OutTrack {
-    /// The time to write for a frame, continuing the time line across layer switches.
-    fn time(&mut self, data: &MediaData, switching: bool) -> MediaTime {
-        let input = data.time.numer();
-        if switching {
-            self.offset = match self.last {
-                Some((last, at)) => {
-                    let hz = u64::from(data.time.denom());
-                    let elapsed =
-                        data.network_time.saturating_duration_since(at).as_micros() as u64 * hz
-                            / 1_000_000;
-                    last.wrapping_add(elapsed.max(1)).wrapping_sub(input)
-                }
-                None => 0,
-            };
+/// The numbering of one forwarded track: the publisher's sequence numbers, RTP times and VP8
+/// picture ids plus offsets, rebased whenever the source stream changes (a simulcast layer
+/// switch, a new SSRC) so that the subscriber sees one continuous stream.
+#[derive(Debug, Default, Clone)]
+pub struct Rewrite {
+    /// The publisher's stream being forwarded.
+    ssrc: Option<Ssrc>,
+    /// Its first sequence number since the last rebase: older packets (late ones of the
+    /// previous stream's numbering) are dropped.
+    floor: u64,
+    seq_offset: u64,
+    ts_offset: u32,
+    pid_offset: u16,
+    tl0_offset: u8,
+    /// The highest sequence number written, with its RTP time and arrival.
+    last_seq: u64,
+    last_ts: u32,
+    last_at: Option<Instant>,
+    last_pid: Option<u16>,
+    last_tl0: Option<u8>,
+}
+
+/// A packet renumbered for one subscriber.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Rewritten {
+    /// Sequence number (extended, starting below 65536).
+    pub seq: u64,
+    /// RTP time.
+    pub ts: u32,
+    /// VP8 picture id and TL0PICIDX, when the packet has them.
+    pub vp8: Option<(Option<u16>, Option<u8>)>,
+}
+
+impl Rewrite {
+    /// Renumbers a packet of stream `ssrc` (`seq` extended, `ts` its RTP time at `hz`,
+    /// arrived `at`); `None` for a packet older than the last rebase.
+    pub fn map(
+        &mut self,
+        ssrc: Ssrc,
+        seq: u64,
+        ts: u32,
+        hz: u32,
+        at: Instant,
+        vp8: Option<(Option<u16>, Option<u8>)>,
+    ) -> Option<Rewritten> {
+        if self.ssrc != Some(ssrc) {
+            self.rebase(ssrc, seq, ts, hz, at, vp8);
+        } else if seq < self.floor {
+            return None;
         }
-        let out = input.wrapping_add(self.offset);
-        self.last = Some((out, data.network_time));
-        MediaTime::new(out, data.time.frequency())
+        let out_seq = seq.wrapping_add(self.seq_offset);
+        let out_ts = ts.wrapping_add(self.ts_offset);
+        let out_vp8 = vp8.map(|(pid, tl0)| {
+            (
+                pid.map(|p| p.wrapping_add(self.pid_offset) & 0x7fff),
+                tl0.map(|t| t.wrapping_add(self.tl0_offset)),
+            )
+        });
+        if out_seq > self.last_seq || self.last_at.is_none() {
+            self.last_seq = out_seq;
+            self.last_ts = out_ts;
+            self.last_at = Some(at);
+            if let Some((pid, tl0)) = out_vp8 {
+                self.last_pid = pid.or(self.last_pid);
+                self.last_tl0 = tl0.or(self.last_tl0);
+            }
+        }
+        Some(Rewritten {
+            seq: out_seq,
+            ts: out_ts,
+            vp8: out_vp8,
+        })
+    }
+
+    fn rebase(
+        &mut self,
+        ssrc: Ssrc,
+        seq: u64,
+        ts: u32,
+        hz: u32,
+        at: Instant,
+        vp8: Option<(Option<u16>, Option<u8>)>,
+    ) {
+        self.ssrc = Some(ssrc);
+        self.floor = seq;
+        match self.last_at {
+            None => {
+                // Start low: a receiver learns the rollover counter from the first packets.
+                self.seq_offset = 1u64.wrapping_sub(seq);
+                self.ts_offset = 0;
+            }
+            Some(last_at) => {
+                self.seq_offset = (self.last_seq + 1).wrapping_sub(seq);
+                let elapsed = at.saturating_duration_since(last_at).as_micros() as u64
+                    * u64::from(hz)
+                    / 1_000_000;
+                let next = self
+                    .last_ts
+                    .wrapping_add(elapsed.clamp(1, u64::from(u32::MAX)) as u32);
+                self.ts_offset = next.wrapping_sub(ts);
+            }
+        }
+        let (pid, tl0) = vp8.unwrap_or_default();
+        self.pid_offset = match (self.last_pid, pid) {
+            (Some(last), Some(p)) => last.wrapping_add(1).wrapping_sub(p),
+            _ => 0,
+        };
+        self.tl0_offset = match (self.last_tl0, tl0) {
+            (Some(last), Some(t)) => last.wrapping_add(1).wrapping_sub(t),
+            _ => 0,
+        };
     }
 }
 
@@ -358,6 +451,8 @@ pub struct Peer {
     pub bwe: Bitrate,
     /// The subscriber's preference.
     pub quality: Quality,
+    /// Incoming SSRCs seen, with the track (mid) and simulcast layer they belong to.
+    ssrcs: Vec<(Ssrc, Mid, Option<Rid>)>,
 }
 
 impl Peer {
@@ -383,6 +478,7 @@ impl Peer {
             budget: Bucket::new(INGRESS_PACKETS_PER_SEC, INGRESS_BURST, now),
             bwe: INITIAL_BWE,
             quality,
+            ssrcs: Vec::new(),
         };
         peer.set_quality(quality);
         Ok((peer, answer.to_sdp_string()))
@@ -461,12 +557,27 @@ impl Peer {
         });
     }
 
-    /// The incoming track of a frame, noting its layer as alive.
-    pub fn in_track(&mut self, data: &MediaData, now: Instant) -> Option<&mut InTrack> {
-        let t = self.ins.iter_mut().find(|t| t.mid == data.mid)?;
-        t.saw(data.rid, now);
+    /// The incoming track and simulcast layer of a packet, noting the layer as alive.
+    pub fn in_track(
+        &mut self,
+        pkt: &RtpPacket,
+        now: Instant,
+    ) -> Option<(&mut InTrack, Option<Rid>)> {
+        let ssrc = pkt.header.ssrc;
+        let (mid, rid) = match self.ssrcs.iter().find(|(s, _, _)| *s == ssrc) {
+            Some((_, mid, rid)) => (*mid, *rid),
+            None => {
+                let mut api = self.rtc.direct_api();
+                let rx = api.stream_rx(&ssrc)?;
+                let found = (rx.mid(), rx.rid());
+                self.ssrcs.push((ssrc, found.0, found.1));
+                found
+            }
+        };
+        let t = self.ins.iter_mut().find(|t| t.mid == mid)?;
+        t.saw(rid, now);
         t.started = true;
-        Some(t)
+        Some((t, rid))
     }
 
     /// Asks the browser for a keyframe of one of its tracks.
@@ -478,15 +589,9 @@ impl Peer {
             return;
         }
         let mid = t.mid;
-        if let Some(mut w) = self.rtc.writer(mid) {
-            let kind = if w.is_request_keyframe_possible(KeyframeRequestKind::Pli) {
-                KeyframeRequestKind::Pli
-            } else {
-                KeyframeRequestKind::Fir
-            };
-            if let Err(e) = w.request_keyframe(rid, kind) {
-                tracing::debug!("keyframe request failed: {e}");
-            }
+        match self.rtc.direct_api().stream_rx_by_mid(mid, rid) {
+            Some(rx) => rx.request_keyframe(KeyframeRequestKind::Pli),
+            None => tracing::debug!("keyframe request for an unknown stream {mid} {rid:?}"),
         }
     }
 
@@ -505,8 +610,8 @@ impl Peer {
             source,
             state: OutState::ToOpen,
             current: None,
-            offset: 0,
-            last: None,
+            rewrite: Rewrite::default(),
+            tx: None,
             stop_after: false,
         });
         None
@@ -633,28 +738,98 @@ impl Peer {
         self.outs.iter().find(|o| o.state.mid() == Some(mid))
     }
 
-    /// Writes a frame to out track `i` (which must be open). `switching` rebases the time line.
+    /// Forwards a packet to out track `i` (which must be open), renumbered for this
+    /// subscriber; `vp8` is the parsed descriptor of a video packet (its picture ids are
+    /// renumbered too).
     pub fn write(
         &mut self,
         i: usize,
-        data: &MediaData,
+        pkt: &RtpPacket,
         layer: Option<Rid>,
-        switching: bool,
+        vp8: Option<&Vp8Descriptor>,
     ) -> Result<bool, RtcError> {
         let out = &mut self.outs[i];
         let OutState::Open(mid) = out.state else {
             return Ok(false);
         };
-        let time = out.time(data, switching || out.current.is_none());
+        let audio = out.source == Source::Mic;
+        if out.tx.is_none() {
+            let codec = if audio { Codec::Opus } else { Codec::Vp8 };
+            let remote = self.rtc.media(mid).map(|m| m.remote_pts().to_vec());
+            let pt = self
+                .rtc
+                .codec_config()
+                .params()
+                .iter()
+                .filter(|p| p.spec().codec == codec)
+                .map(|p| p.pt())
+                .find(|pt| {
+                    remote
+                        .as_ref()
+                        .is_none_or(|r| r.is_empty() || r.contains(pt))
+                });
+            let ssrc = self
+                .rtc
+                .direct_api()
+                .stream_tx_by_mid(mid, None)
+                .map(|s| s.ssrc());
+            let (Some(pt), Some(ssrc)) = (pt, ssrc) else {
+                return Ok(false);
+            };
+            out.tx = Some((ssrc, pt));
+        }
+        let Some((ssrc, pt)) = out.tx else {
+            return Ok(false);
+        };
+        let hz = if audio { 48_000 } else { 90_000 };
+        let fields = vp8.map(|d| (d.picture_id(), d.tl0_pic_idx()));
+        let Some(r) = out.rewrite.map(
+            pkt.header.ssrc,
+            *pkt.seq_no,
+            pkt.header.timestamp,
+            hz,
+            pkt.timestamp,
+            fields,
+        ) else {
+            return Ok(false);
+        };
         out.current = Some(layer);
-        let Some(writer) = self.rtc.writer(mid) else {
+        let ext = ExtensionValues {
+            audio_level: pkt.header.ext_vals.audio_level,
+            voice_activity: pkt.header.ext_vals.voice_activity,
+            video_orientation: pkt.header.ext_vals.video_orientation,
+            ..Default::default()
+        };
+        let mut write = RtpWrite::new(
+            pt,
+            SeqNo::from(r.seq),
+            r.ts,
+            pkt.timestamp,
+            pkt.payload.clone(),
+        )
+        .marker(pkt.header.marker)
+        .ext_vals(ext)
+        .nackable(!audio);
+        if let (Some(d), Some((pid, tl0))) = (vp8, r.vp8) {
+            let mut patch = d.patch();
+            if let Some(p) = pid {
+                patch = patch.picture_id(p);
+            }
+            if let Some(t) = tl0 {
+                patch = patch.tl0_pic_idx(t);
+            }
+            // A 7-bit picture id that overflowed is left as it was.
+            if let Ok(p) = patch.build() {
+                write = write.vp8_patch(p);
+            }
+        }
+        let mut api = self.rtc.direct_api();
+        let Some(stream) = api.stream_tx(&ssrc) else {
+            out.tx = None;
             return Ok(false);
         };
-        let Some(pt) = writer.match_params(data.params) else {
-            return Ok(false);
-        };
-        writer.write(pt, data.network_time, time, data.data.clone())?;
-        self.next_timeout = data.network_time;
+        stream.write_rtp(write);
+        self.next_timeout = pkt.timestamp;
         Ok(true)
     }
 }
@@ -712,8 +887,8 @@ mod tests {
             source: Source::Camera,
             state: OutState::Open(Mid::from("1")),
             current,
-            offset: 0,
-            last: None,
+            rewrite: Rewrite::default(),
+            tx: None,
             stop_after: false,
         }
     }
@@ -744,6 +919,42 @@ mod tests {
         );
         // Audio-only subscribers get no video.
         assert_eq!(forward_video(&out(Some(q)), q, true, None), Forward::Skip);
+    }
+
+    #[test]
+    fn rewrite_makes_one_continuous_stream_across_layer_switches() {
+        let t0 = Instant::now();
+        let ms = |n: u64| t0 + Duration::from_millis(n);
+        let (q, h) = (Ssrc::from(111), Ssrc::from(222));
+        let mut r = Rewrite::default();
+        let map = |r: &mut Rewrite, ssrc, seq, ts, at, pid| {
+            r.map(ssrc, seq, ts, 90_000, at, Some((Some(pid), Some(7))))
+        };
+        // The first packet starts low; RTP time and picture ids are kept.
+        let a = map(&mut r, q, 70_000, 1_000, ms(0), 300).unwrap();
+        assert_eq!((a.seq, a.ts, a.vp8), (1, 1_000, Some((Some(300), Some(7)))));
+        let b = map(&mut r, q, 70_001, 4_000, ms(33), 301).unwrap();
+        assert_eq!((b.seq, b.ts), (2, 4_000));
+        // A retransmission of a lost packet keeps its place.
+        let late = map(&mut r, q, 70_000, 1_000, ms(40), 300).unwrap();
+        assert_eq!(late.seq, 1);
+        // Switching to another layer (another SSRC, other numbering) 33 ms later continues
+        // after the last packet: next sequence number, time advanced by 33 ms, next picture id.
+        let c = map(&mut r, h, 5, 900_000, ms(66), 9_000).unwrap();
+        assert_eq!((c.seq, c.ts), (3, 4_000 + 2_970));
+        assert_eq!(c.vp8, Some((Some(302), Some(8))));
+        let d = map(&mut r, h, 6, 903_000, ms(99), 9_001).unwrap();
+        assert_eq!(
+            (d.seq, d.ts, d.vp8),
+            (4, 4_000 + 2_970 + 3_000, Some((Some(303), Some(8))))
+        );
+        // Packets of the new layer from before the switch are dropped.
+        assert_eq!(map(&mut r, h, 4, 897_000, ms(100), 8_999), None);
+        // Picture ids wrap at 15 bits.
+        let mut w = Rewrite::default();
+        map(&mut w, q, 1, 0, ms(0), 0x7fff).unwrap();
+        let e = map(&mut w, h, 1, 0, ms(33), 10).unwrap();
+        assert_eq!(e.vp8, Some((Some(0), Some(8))));
     }
 
     #[test]

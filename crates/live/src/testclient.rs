@@ -109,13 +109,24 @@ impl SynthClient {
         who: Participant,
         opts: SynthOptions,
     ) -> Result<Self, JoinError> {
+        Self::join_with_media(live, room, who, opts, None).await
+    }
+
+    /// Like [`join`](Self::join), sending real encoded media (in a loop) instead of filler.
+    pub async fn join_with_media(
+        live: &Live,
+        room: RoomSpec,
+        who: Participant,
+        opts: SynthOptions,
+        media: Option<std::sync::Arc<SynthMedia>>,
+    ) -> Result<Self, JoinError> {
         let conn = live.connect(room, who).await?;
         let socket = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))
             .await
             .map_err(|_| JoinError::Closed)?;
         let (events_tx, events) = mpsc::unbounded_channel();
         let (tx, to_server) = (conn.tx.clone(), conn.tx);
-        let task = tokio::spawn(run(socket, to_server, conn.rx, events_tx, opts));
+        let task = tokio::spawn(run(socket, to_server, conn.rx, events_tx, opts, media));
         Ok(Self { tx, events, task })
     }
 
@@ -152,6 +163,67 @@ impl Drop for SynthClient {
     }
 }
 
+/// Real encoded media for a synthetic client: VP8 frames (from an IVF file) and Opus packets
+/// of 20 ms (from an Ogg Opus file), e.g. made by ffmpeg for a recording test.
+#[derive(Debug, Clone, Default)]
+pub struct SynthMedia {
+    /// VP8 frames at 30 fps, in order.
+    pub vp8: Vec<Vec<u8>>,
+    /// Opus packets, in order.
+    pub opus: Vec<Vec<u8>>,
+}
+
+impl SynthMedia {
+    /// Reads the frames of an IVF file and the packets of an Ogg Opus file (its header
+    /// packets skipped).
+    pub fn from_files(ivf: &std::path::Path, ogg: &std::path::Path) -> std::io::Result<Self> {
+        let bad =
+            |what: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, what.to_owned());
+        let v = std::fs::read(ivf)?;
+        if v.len() < 32 || &v[0..4] != b"DKIF" {
+            return Err(bad("not an IVF file"));
+        }
+        let mut vp8 = Vec::new();
+        let mut at = usize::from(u16::from_le_bytes([v[6], v[7]]));
+        while at + 12 <= v.len() {
+            let n = u32::from_le_bytes(v[at..at + 4].try_into().expect("4 bytes")) as usize;
+            let frame = v
+                .get(at + 12..at + 12 + n)
+                .ok_or_else(|| bad("truncated IVF frame"))?;
+            vp8.push(frame.to_vec());
+            at += 12 + n;
+        }
+        let o = std::fs::read(ogg)?;
+        let mut opus = Vec::new();
+        let mut cur = Vec::new();
+        let mut at = 0;
+        while at + 27 <= o.len() {
+            if &o[at..at + 4] != b"OggS" {
+                return Err(bad("not an Ogg page"));
+            }
+            let segs = usize::from(o[at + 26]);
+            let lacing = o
+                .get(at + 27..at + 27 + segs)
+                .ok_or_else(|| bad("truncated Ogg page"))?;
+            let mut p = at + 27 + segs;
+            for l in lacing {
+                let l = usize::from(*l);
+                cur.extend_from_slice(o.get(p..p + l).ok_or_else(|| bad("truncated Ogg page"))?);
+                p += l;
+                if l < 255 {
+                    opus.push(std::mem::take(&mut cur));
+                }
+            }
+            at = p;
+        }
+        opus.retain(|p| !p.starts_with(b"OpusHead") && !p.starts_with(b"OpusTags"));
+        if vp8.is_empty() || opus.is_empty() {
+            return Err(bad("no frames"));
+        }
+        Ok(Self { vp8, opus })
+    }
+}
+
 struct Sender {
     mid: Mid,
     video: bool,
@@ -179,6 +251,7 @@ async fn run(
     mut from_server: mpsc::Receiver<ServerMsg>,
     events: mpsc::UnboundedSender<SynthEvent>,
     opts: SynthOptions,
+    media: Option<std::sync::Arc<SynthMedia>>,
 ) {
     let local = socket.local_addr().expect("bound");
     let start = Instant::now();
@@ -298,15 +371,26 @@ async fn run(
                 let now = Instant::now();
                 if connected && now >= next_audio {
                     for s in senders.iter().filter(|s| !s.video) {
-                        write(&mut rtc, s, Codec::Opus, None, now, MediaTime::new(audio_n * 960, str0m::media::Frequency::FORTY_EIGHT_KHZ), opus_packet(audio_n));
+                        let packet = match &media {
+                            Some(m) => m.opus[audio_n as usize % m.opus.len()].clone(),
+                            None => opus_packet(audio_n),
+                        };
+                        write(&mut rtc, s, Codec::Opus, None, now, MediaTime::new(audio_n * 960, str0m::media::Frequency::FORTY_EIGHT_KHZ), packet);
                     }
                     audio_n += 1;
                     next_audio += Duration::from_millis(20);
                 }
                 if connected && now >= next_video {
                     let time = MediaTime::new(video_n * 3000, str0m::media::Frequency::NINETY_KHZ);
+                    let real = media.as_ref().map(|m| m.vp8[video_n as usize % m.vp8.len()].clone());
                     for s in senders.iter().filter(|s| s.video) {
-                        if s.simulcast {
+                        if let Some(frame) = &real {
+                            // The same stream on every layer: each is decodable on its own.
+                            let rids: &[Option<&str>] = if s.simulcast { &[Some("q"), Some("h"), Some("f")] } else { &[None] };
+                            for rid in rids {
+                                write(&mut rtc, s, Codec::Vp8, *rid, now, time, frame.clone());
+                            }
+                        } else if s.simulcast {
                             for (rid, div) in [("q", 16), ("h", 4), ("f", 1)] {
                                 let bytes = opts.frame_bytes / div * if keyframe { 4 } else { 1 };
                                 write(&mut rtc, s, Codec::Vp8, Some(rid), now, time, vp8_frame(keyframe, bytes, video_n));
@@ -407,6 +491,25 @@ pub struct BenchReport {
     pub first_frame_max: Duration,
     /// Students that saw no video frame at all.
     pub students_without_video: usize,
+    /// Resident memory of the process once the media server ran, before anyone joined (KiB).
+    pub rss_before_kib: u64,
+    /// Resident memory with everyone in the class and media flowing (KiB).
+    pub rss_after_kib: u64,
+    /// Growth of resident memory per participant (KiB): the server's connection, peer and
+    /// buffers together with the synthetic client's own (an upper bound of the server's cost).
+    pub rss_per_participant_kib: f64,
+}
+
+/// Resident memory of this process (`VmRSS` of `/proc/self/status`), in KiB.
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
 }
 
 /// CPU time (user + system) from a `/proc/…/stat` file: fields 14 and 15, in clock ticks
@@ -477,6 +580,7 @@ pub async fn bench(opts: BenchOptions) -> std::io::Result<BenchReport> {
         rx.await.unwrap_or_default()
     };
     let closed = |_| std::io::Error::other("the media server refused a synthetic client");
+    let rss_before = rss_kib();
     let room = RoomSpec {
         room_id: uuid::Uuid::now_v7(),
         school_id: uuid::Uuid::now_v7(),
@@ -555,6 +659,7 @@ pub async fn bench(opts: BenchOptions) -> std::io::Result<BenchReport> {
         live.stats(),
         t0.elapsed(),
     );
+    let rss_after = rss_kib();
     for t in &tasks {
         t.abort();
     }
@@ -579,5 +684,9 @@ pub async fn bench(opts: BenchOptions) -> std::io::Result<BenchReport> {
         first_frame_median: firsts.get(firsts.len() / 2).copied().unwrap_or_default(),
         first_frame_max: firsts.last().copied().unwrap_or_default(),
         students_without_video: missing,
+        rss_before_kib: rss_before,
+        rss_after_kib: rss_after,
+        rss_per_participant_kib: rss_after.saturating_sub(rss_before) as f64
+            / (opts.students + 1) as f64,
     })
 }

@@ -546,4 +546,8 @@ async fn a_small_bench_runs_and_measures() {
     assert_eq!(r.down_tracks, 3 * 2 + 3 * 2, "{r:?}");
     assert!(r.forwarded_frames_per_sec > 0.0, "{r:?}");
     assert!(r.server_cpu <= r.process_cpu, "{r:?}");
+    assert!(
+        r.rss_before_kib > 0 && r.rss_after_kib >= r.rss_before_kib,
+        "{r:?}"
+    );
 }

@@ -813,7 +813,7 @@ pub async fn exam_storm(
         }
     );
     println!(
-        "exam-storm: students={n} start_p99_ms={:.0} saves_per_s={:.0} save_p99_ms={:.0} submit_errors={submit_errors} lost_answers={lost}{}{}",
+        "exam-storm: students={n} start_p99_ms={:.0} saves_per_s={:.0} save_p99_ms={:.0} submit_errors={submit_errors} lost_answers={lost} start_s={start_secs:.1} submit_s={submit_secs:.1}{}{}",
         p99(start_lat),
         saves as f64 / save_secs.max(1e-9),
         p99(save_lat),

@@ -51,6 +51,10 @@ pub struct Config {
     pub live_node_id: String,
     /// Public WebSocket base of this media node (`wss://media1.example`); empty: the web origin.
     pub live_ws_base: String,
+    /// Accept Web Push subscriptions to plain-HTTP or local endpoints. Only for browser tests
+    /// with a local push stand-in: real push services are public HTTPS, and anything else lets
+    /// a user make the server call into its own network.
+    pub push_allow_insecure: bool,
 }
 
 fn empty_secret() -> secrecy::SecretString {
@@ -79,6 +83,7 @@ impl Default for Config {
             live_announce: String::new(),
             live_node_id: "local".into(),
             live_ws_base: String::new(),
+            push_allow_insecure: false,
         }
     }
 }
@@ -200,6 +205,7 @@ impl Config {
             live: self.live().unwrap_or_default(),
             live_node_id: self.live_node_id.clone(),
             live_ws_base: self.live_ws_base.clone(),
+            push_allow_insecure: self.push_allow_insecure,
             public_url: if self.public_url.is_empty() {
                 format!("http://{}", self.listen)
             } else {

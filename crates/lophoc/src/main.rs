@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 mod bench;
+mod bench_oversight;
 mod config;
 
 use anyhow::{Context, Result, bail};
@@ -41,7 +42,18 @@ enum Command {
         role: String,
     },
     /// Load the demo province into an empty database, print the demo logins and exit.
-    Demo,
+    Demo {
+        /// `demo` (default): a small province to try every page; `province`: a generated
+        /// province of 1,000 schools and 300,000 students for the oversight dashboards.
+        #[arg(long, default_value = "demo")]
+        scale: String,
+        /// With `--scale province`: schools.
+        #[arg(long, default_value_t = 1000)]
+        schools: usize,
+        /// With `--scale province`: students per school.
+        #[arg(long, default_value_t = 300)]
+        students_per_school: usize,
+    },
     /// Apply database migrations and exit.
     Migrate,
     /// Import data.
@@ -112,6 +124,23 @@ enum ExportWhat {
 
 #[derive(Subcommand)]
 enum BenchWhat {
+    /// Oversight at province scale: generate N schools (default 1,000 × 300 students) into a
+    /// fresh database and time the province dashboard, a school drill-down and the Excel
+    /// exports over HTTP to an in-process server.
+    Oversight {
+        /// Schools.
+        #[arg(long, default_value_t = 1000)]
+        schools: usize,
+        /// Students per school.
+        #[arg(long, default_value_t = 300)]
+        students_per_school: usize,
+        /// Requests per page (median and p95 over them).
+        #[arg(long, default_value_t = 20)]
+        requests: usize,
+        /// An empty database (default: a fresh SQLite file).
+        #[arg(long)]
+        database_url: Option<String>,
+    },
     /// Roster import: generate an Excel file of N students, parse it and write it to a fresh
     /// database (SQLite in a temporary directory, or LOPHOC_DATABASE_URL), several times.
     Import {
@@ -225,9 +254,17 @@ async fn run(command: Command, mut config: Config) -> Result<()> {
             })?;
             serve(config, demo, role).await
         }
-        Command::Demo => {
+        Command::Demo {
+            scale,
+            schools,
+            students_per_school,
+        } => {
             let db = open_db(&config).await?;
-            load_demo(&db).await
+            match scale.as_str() {
+                "demo" => load_demo(&db).await,
+                "province" => load_province(&db, schools, students_per_school).await,
+                other => bail!("--scale \"{other}\" không hợp lệ (chỉ nhận demo hoặc province)"),
+            }
         }
         Command::Migrate => {
             open_db(&config).await?;
@@ -291,6 +328,15 @@ async fn run(command: Command, mut config: Config) -> Result<()> {
         Command::Bench {
             what: BenchWhat::Import { rows, runs },
         } => bench::import(&config, rows, runs).await,
+        Command::Bench {
+            what:
+                BenchWhat::Oversight {
+                    schools,
+                    students_per_school,
+                    requests,
+                    database_url,
+                },
+        } => bench_oversight::oversight(schools, students_per_school, requests, database_url).await,
         Command::Bench {
             what: BenchWhat::Notify { parents },
         } => bench::notify(parents).await,
@@ -376,6 +422,35 @@ async fn load_demo(db: &Db) -> Result<()> {
     let logins = web::demo::load(db).await?;
     println!(
         "\nTỉnh demo đã sẵn sàng. Mật khẩu mọi tài khoản demo: {}",
+        web::demo::DEMO_PASSWORD
+    );
+    println!("{:<34} {:<16} Nơi công tác", "Vai trò", "Đăng nhập");
+    for l in logins {
+        println!("{:<34} {:<16} {}", l.role, l.login, l.place);
+    }
+    Ok(())
+}
+
+async fn load_province(db: &Db, schools: usize, students_per_school: usize) -> Result<()> {
+    if !db.is_empty().await? {
+        bail!(
+            "Cơ sở dữ liệu đã có dữ liệu; tỉnh quy mô lớn chỉ được tạo trong cơ sở dữ liệu trống."
+        );
+    }
+    let started = std::time::Instant::now();
+    let (g, logins) = web::demo::load_province(
+        db,
+        db::oversight::ProvinceScale {
+            schools,
+            students_per_school,
+        },
+    )
+    .await?;
+    println!(
+        "\nĐã tạo tỉnh Quy Mô: {} trường, {} dòng dữ liệu trong {:.1} giây. Mật khẩu: {}",
+        g.school_ids.len(),
+        g.rows,
+        started.elapsed().as_secs_f64(),
         web::demo::DEMO_PASSWORD
     );
     println!("{:<34} {:<16} Nơi công tác", "Vai trò", "Đăng nhập");

@@ -9,6 +9,7 @@
 //! where files come from and go to.
 #![forbid(unsafe_code)]
 
+pub mod exchange;
 pub mod gradebook;
 pub mod roster;
 pub mod table;

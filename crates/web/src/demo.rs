@@ -599,3 +599,33 @@ async fn assign_teachers(
     }
     Ok(())
 }
+
+/// Loads a generated province into an empty database: 1,000 schools and 300,000 students by
+/// default (`lophoc demo --scale province`), with activity spread over the last 40 days, for
+/// the oversight dashboards and `lophoc bench oversight`. Returns the logins to look at it.
+pub async fn load_province(
+    db: &Db,
+    scale: db::oversight::ProvinceScale,
+) -> anyhow::Result<(db::oversight::GeneratedProvince, Vec<DemoLogin>)> {
+    let hash = hash_password(DEMO_PASSWORD.into()).await?;
+    let g = db.generate_province(scale, &hash).await?;
+    let first = db.school(g.school_ids[0]).await.map(|s| (s.code, s.name))?;
+    let logins = vec![
+        DemoLogin {
+            role: domain::auth::Role::ProvinceOfficer.label(),
+            login: "so.quymo".into(),
+            place: "Sở GD&ĐT tỉnh Quy Mô".into(),
+        },
+        DemoLogin {
+            role: domain::auth::Role::CommuneOfficer.label(),
+            login: "xa.quymo001".into(),
+            place: "UBND xã Quy Mô 1".into(),
+        },
+        DemoLogin {
+            role: domain::auth::Role::Principal.label(),
+            login: format!("{}.ht", first.0.to_lowercase()),
+            place: first.1,
+        },
+    ];
+    Ok((g, logins))
+}

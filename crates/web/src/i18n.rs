@@ -94,6 +94,10 @@ mod tests {
                 include_str!("../locales/en/surveys.ftl"),
             ),
             (
+                include_str!("../locales/vi/exchange.ftl"),
+                include_str!("../locales/en/exchange.ftl"),
+            ),
+            (
                 include_str!("../locales/vi/self_assessment.ftl"),
                 include_str!("../locales/en/self_assessment.ftl"),
             ),
@@ -104,6 +108,18 @@ mod tests {
             (
                 include_str!("../locales/vi/live_room.ftl"),
                 include_str!("../locales/en/live_room.ftl"),
+            ),
+            (
+                include_str!("../locales/vi/pdf.ftl"),
+                include_str!("../locales/en/pdf.ftl"),
+            ),
+            (
+                include_str!("../locales/vi/attendance.ftl"),
+                include_str!("../locales/en/attendance.ftl"),
+            ),
+            (
+                include_str!("../locales/vi/family.ftl"),
+                include_str!("../locales/en/family.ftl"),
             ),
         ];
         for (vi, en) in pairs {

@@ -34,6 +34,31 @@ function start(form) {
   }
   store(sKey, seqs);
 
+  // Answers still queued here (made offline, then the page was reloaded) are newer than what
+  // the server sent in the page: show them as the student left them, until they are sent.
+  function show(fs, response) {
+    const i = fs.dataset.item;
+    const name = `q${i}`;
+    if (response.type === 'single_choice' || response.type === 'multiple_response') {
+      const chosen = new Set([].concat(response.value).map(String));
+      for (const c of fs.querySelectorAll(`input[name="${name}"]`)) c.checked = chosen.has(c.value);
+    } else if (response.type === 'true_false') {
+      fs.querySelectorAll('[data-statement]').forEach((st, k) => {
+        const v = response.value[k];
+        for (const c of st.querySelectorAll('input')) c.checked = v !== null && v !== undefined && (c.value === '1') === v;
+      });
+    } else {
+      const t = fs.querySelector(`[name="${name}"]`);
+      if (t) t.value = response.value;
+    }
+  }
+  for (const [i, save] of Object.entries(queue)) {
+    const fs = form.querySelector(`[data-item="${i}"]`);
+    if (!fs || !save || !save.response) { delete queue[i]; continue; }
+    show(fs, save.response);
+  }
+  store(qKey, queue);
+
   function setStatus(state) {
     statusEl.dataset.state = state;
     statusEl.textContent = {
@@ -242,5 +267,6 @@ function start(form) {
   window.addEventListener('blur', () => report('blur'));
   form.addEventListener('paste', () => report('paste'));
 
+  for (const i of Object.keys(queue)) itemState(i, 'queued');
   flush();
 }

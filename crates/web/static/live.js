@@ -35,6 +35,7 @@ const T = en ? {
   saved: "Whiteboard saved.", saveFail: "Could not save the whiteboard (code {0}).", clearAsk: "Clear the whole whiteboard?",
   textNeed: "Type the text in the box first, then tap the board.", noVideo: "No video from the teacher yet.",
   audioOnly: "Audio only: video is off to save the network.", unmute: "Tap to hear the class", people: "{0} people",
+  slidePage: "Page {0} of {1}", slideAlt: "Slide, page {0}", slidesUp: "Preparing the slides…", slidesFail: "Could not present the PDF (code {0}).",
 } : {
   connecting: "Đang kết nối…", reconnecting: "Đang kết nối lại…", reconnected: "Đã kết nối lại.",
   offline: "Mất mạng. Lớp sẽ tự kết nối lại khi có mạng.", left: "Bạn đã rời lớp.",
@@ -56,6 +57,7 @@ const T = en ? {
   saved: "Đã lưu bảng.", saveFail: "Không lưu được bảng (mã {0}).", clearAsk: "Xoá toàn bộ bảng?",
   textNeed: "Nhập chữ vào ô trước, rồi chạm lên bảng.", noVideo: "Chưa có hình của giáo viên.",
   audioOnly: "Chế độ chỉ âm thanh: đã tắt hình để đỡ tốn mạng.", unmute: "Chạm để nghe lớp học", people: "{0} người",
+  slidePage: "Trang {0}/{1}", slideAlt: "Trang trình chiếu {0}", slidesUp: "Đang chuẩn bị trang trình chiếu…", slidesFail: "Không trình chiếu được tệp PDF (mã {0}).",
 };
 const fmt = (s, ...a) => s.replace(/\{(\d)\}/g, (_, i) => a[i]);
 const $ = (sel) => root.querySelector(sel);
@@ -72,7 +74,7 @@ const el = (tag, props = {}, ...kids) => {
 
 // ---------- state ----------
 const S = {
-  peers: new Map(), chat: [], hands: [], poll: null, board: [], pending: [], locked: false, recording: false,
+  peers: new Map(), chat: [], hands: [], poll: null, board: [], pending: [], locked: false, recording: false, slides: null,
   meInfo: null, audioOk: isTeacher, videoOk: isTeacher, hand: false,
   quality: "auto", chosen: false, tracks: [],
 };
@@ -246,6 +248,7 @@ function onMessage(m) {
     case "board": boardAdd(m.item); return;
     case "board_undo": S.board.pop(); drawBoard(); return;
     case "board_clear": S.board = []; drawBoard(); return;
+    case "slides": S.slides = m.slides; renderSlides(); return;
     case "recording": S.recording = m.on; renderRoomFlags(); say(m.on ? T.recording : T.recordStopped); return;
     case "error": if (m.code === "replaced") return stop(m.message || T.replaced); say(m.message); return;
     default: return; // pong and anything newer
@@ -258,12 +261,12 @@ function welcome(m) {
   attempt = 0;
   S.peers = new Map(r.peers.map((p) => [p.id, p]));
   S.chat = r.chat; S.hands = r.hands; S.poll = r.poll; S.board = r.board; S.pending = [];
-  S.locked = r.locked; S.recording = r.recording;
+  S.locked = r.locked; S.recording = r.recording; S.slides = r.slides || null;
   selfInfo(m.me, true);
   setState("connected");
   showBanner("");
   if (again) say(T.reconnected);
-  renderPeople(); renderHands(); renderPoll(); drawBoard(); renderRoomFlags();
+  renderPeople(); renderHands(); renderPoll(); drawBoard(); renderRoomFlags(); renderSlides();
   $("#live-chat").replaceChildren(...S.chat.map(chatItem));
   if (S.quality !== "auto") send({ t: "quality", quality: S.quality });
   startMedia();
@@ -469,6 +472,7 @@ function setQuality(q, chosen) {
   aoBtn.setAttribute("aria-pressed", String(q === "audio_only"));
   send({ t: "quality", quality: q });
   layout();
+  renderSlides();
 }
 qSel.addEventListener("change", () => setQuality(qSel.value, true));
 aoBtn.addEventListener("click", () => setQuality(S.quality === "audio_only" ? qSel.value : "audio_only", true));
@@ -650,6 +654,55 @@ $("#live-poll-form")?.addEventListener("submit", (e) => {
   send({ t: "poll_open", question, options });
   e.target.reset();
 });
+
+// ---------- slides ----------
+// The teacher uploads a PDF (the server renders its pages), then the room says which page
+// everyone sees; audio-only mode loads the light version of each page.
+// (Looked up on each call: the quality setting may render before this part of the script ran.)
+function slideUrl(deck, page, small) { return `${d.slidesUrl}/${deck}/${page}${small ? "?s=1" : ""}`; }
+function renderSlides() {
+  const slidesBox = $("#live-slides"), slideImg = $("#live-slide"), slideCap = $("#live-slide-caption");
+  slideImg.style.width = "100%";
+  const sl = S.slides;
+  slidesBox.hidden = !sl;
+  if (!sl) { slideImg.removeAttribute("src"); return; }
+  const small = S.quality === "audio_only";
+  const src = slideUrl(sl.deck, sl.page, small);
+  if (slideImg.getAttribute("src") !== src) slideImg.src = src;
+  slideImg.alt = fmt(T.slideAlt, sl.page);
+  slideCap.textContent = fmt(T.slidePage, sl.page, sl.pages);
+  // The next page is fetched ahead, so turning to it is instant.
+  if (sl.page < sl.pages) new Image().src = slideUrl(sl.deck, sl.page + 1, small);
+  const prev = $("#live-slide-prev"), next = $("#live-slide-next");
+  if (prev) prev.disabled = sl.page <= 1;
+  if (next) next.disabled = sl.page >= sl.pages;
+}
+if (isTeacher) {
+  const turn = (by) => { if (S.slides) send({ t: "slide_page", page: S.slides.page + by }); };
+  $("#live-slide-prev").addEventListener("click", () => turn(-1));
+  $("#live-slide-next").addEventListener("click", () => turn(1));
+  $("#live-slide-stop").addEventListener("click", () => send({ t: "slides", deck: null }));
+  $("#live-slides").addEventListener("keydown", (e) => {
+    if (e.key === "ArrowRight" || e.key === "PageDown") turn(1);
+    else if (e.key === "ArrowLeft" || e.key === "PageUp") turn(-1);
+  });
+  const file = $("#live-slides-file");
+  file.addEventListener("change", async () => {
+    const f = file.files[0];
+    file.value = "";
+    if (!f) return;
+    say(T.slidesUp);
+    try {
+      const r = await fetch(d.slidesUrl, { method: "POST", credentials: "same-origin", headers: { "Content-Type": "application/pdf" }, body: f });
+      let j = {};
+      try { j = await r.json(); } catch (_) { /* not JSON */ }
+      if (!r.ok) return say(j.message || fmt(T.slidesFail, r.status));
+      send({ t: "slides", deck: j.deck, pages: j.pages });
+    } catch (_) {
+      say(fmt(T.slidesFail, 0));
+    }
+  });
+}
 
 // ---------- whiteboard ----------
 // Items are in fractions of the board (4:3), widths in thousandths of its width: every screen

@@ -14,8 +14,8 @@ use super::omml;
 use crate::Error;
 use crate::import::ImportReport;
 use crate::model::{
-    Asset, Content, Criterion, Passage, Question, QuestionKind, ShortKey, Statement, option_index,
-    parse_number,
+    Asset, CognitiveLevel, Content, Criterion, Passage, Question, QuestionKind, ShortKey,
+    Statement, option_index, parse_number,
 };
 use crate::xml::{self, Element};
 
@@ -719,6 +719,63 @@ struct Draft {
     rubric: Vec<Criterion>,
     stage: Stage,
     warnings: Vec<String>,
+    /// Topic of the "Chủ đề:" line in force when the question started.
+    topic: Option<String>,
+    /// Level from a tag after the number ("Câu 1 (NB).", "[TH]") or a "Mức độ:" line.
+    level: Option<CognitiveLevel>,
+}
+
+/// "Chủ đề: Hàm số" / "Chủ đề 2: Hàm số" / "Chương 1: Hàm số" → "Hàm số": the topic of the
+/// questions that follow, as banks and matrix exams (topic × level) use it.
+fn topic_line(text: &str, folded: &str) -> Option<String> {
+    let after = folded
+        .strip_prefix("chu de")
+        .or_else(|| folded.strip_prefix("chuong"))?;
+    if text.chars().count() > 150 {
+        return None;
+    }
+    // Only a heading: "Chủ đề:", "Chủ đề 2:", "Chương IV:"; not "Chương trình: …".
+    let (label, _) = after.split_once(':')?;
+    let label = label.trim();
+    let numbered = label.is_empty()
+        || label.chars().all(|c| c.is_ascii_digit())
+        || label.chars().all(|c| matches!(c, 'i' | 'v' | 'x' | 'l'));
+    if !numbered || !after.starts_with([' ', ':']) {
+        return None;
+    }
+    let (_, topic) = text.split_once(':')?;
+    let topic = topic.trim().trim_end_matches('.').trim();
+    (!topic.is_empty()).then(|| topic.to_owned())
+}
+
+/// "Mức độ: Nhận biết" → the level.
+fn level_line(folded: &str) -> Option<CognitiveLevel> {
+    let rest = folded
+        .strip_prefix("muc do")
+        .or_else(|| folded.strip_prefix("muc"))?;
+    let rest = rest.trim_start().strip_prefix(':')?;
+    CognitiveLevel::from_label(rest.trim().trim_end_matches('.'))
+}
+
+/// A level tag at the start of a question's text: "(NB)", "[TH]", "(Vận dụng)", followed by
+/// an optional "." or ":". Returns the level and the characters it takes.
+fn level_tag(l: &[(char, bool)]) -> Option<(CognitiveLevel, usize)> {
+    let close = match l.first()?.0 {
+        '(' => ')',
+        '[' => ']',
+        _ => return None,
+    };
+    let end = l.iter().take(16).position(|c| c.0 == close)?;
+    let inside: String = l[1..end].iter().map(|c| c.0).collect();
+    let level = CognitiveLevel::from_label(inside.trim())?;
+    let mut n = end + 1;
+    while n < l.len() && l[n].0 == ' ' {
+        n += 1;
+    }
+    if n < l.len() && matches!(l[n].0, '.' | ':') {
+        n += 1;
+    }
+    Some((level, n))
 }
 
 fn section_heading(folded: &str) -> Option<Option<Hint>> {
@@ -792,8 +849,8 @@ fn question_start(l: &[(char, bool)]) -> Option<(usize, usize, Option<f64>)> {
     }
     if j < chars.len() && matches!(chars[j], '.' | ':' | ')' | '-') {
         j += 1;
-    } else if j < chars.len() && j == i {
-        // "Câu 1x" is text, not a question start.
+    } else if j < chars.len() && j == i && !matches!(chars[j], '(' | '[') {
+        // "Câu 1x" is text, not a question start ("Câu 1(NB)" is one, with its level).
         return None;
     }
     Some((number, j, points))
@@ -896,6 +953,8 @@ struct Builder {
     current: Option<Draft>,
     section: Option<String>,
     hint: Option<Hint>,
+    /// The topic of the last "Chủ đề:" line (until the next one).
+    topic: Option<String>,
     answer_mode: bool,
     answers: Vec<(usize, String)>,
     pending_passage: Vec<String>,
@@ -1000,10 +1059,22 @@ impl Builder {
             self.answers.extend(inline_answers(&text));
             return;
         }
+        if let Some(topic) = topic_line(&text, &folded) {
+            self.finish_current();
+            self.pending_passage.clear();
+            self.passage_for = None;
+            self.topic = Some(topic);
+            return;
+        }
         if let Some((number, consumed, points)) = question_start(l) {
             self.finish_current();
             let passage = self.start_passage_if_any(number);
-            let rest = trim(&l[consumed.min(l.len())..]);
+            let mut rest = trim(&l[consumed.min(l.len())..]);
+            let mut level = None;
+            if let Some((lv, n)) = level_tag(rest) {
+                level = Some(lv);
+                rest = trim(&rest[n..]);
+            }
             let mut d = Draft {
                 number,
                 section: self.section.clone(),
@@ -1021,6 +1092,8 @@ impl Builder {
                     .iter()
                     .map(|w| format!("Câu {number}: {w}"))
                     .collect(),
+                topic: self.topic.clone(),
+                level,
             };
             // Short stems sometimes carry their options on the same line: "Câu 1. 2+2 = ? A. 3 B. 4 …".
             if let Some(a) = find_inline_options(rest) {
@@ -1043,6 +1116,10 @@ impl Builder {
         let number = d.number;
         d.warnings
             .extend(warnings.iter().map(|w| format!("Câu {number}: {w}")));
+        if let Some(level) = level_line(&folded) {
+            d.level = Some(level);
+            return;
+        }
         if let Some(skip) = is_answer_line(&folded) {
             let value: String = text.chars().skip(skip).collect();
             d.answer = Some(value.trim().to_owned());
@@ -1425,6 +1502,7 @@ fn build(blocks: Vec<Block>) -> ImportReport {
         current: None,
         section: None,
         hint: None,
+        topic: None,
         answer_mode: false,
         answers: Vec::new(),
         pending_passage: Vec::new(),
@@ -1594,5 +1672,7 @@ fn finish_draft(d: Draft) -> (usize, Option<String>, Question, Vec<String>) {
     q.passage = d.passage;
     q.points = d.points.unwrap_or(default_points);
     q.explanation = (!d.explanation.is_empty()).then(|| Content(d.explanation.join("\n")));
+    q.meta.topic = d.topic;
+    q.meta.level = d.level;
     (number, d.section, q, warnings)
 }

@@ -851,3 +851,46 @@ fn underlined_equations_and_symbol_font_characters() {
     assert_eq!(options[1].as_str(), "$\\frac{1}{2}$");
     assert_eq!(*key, Some(1));
 }
+
+#[test]
+fn topic_lines_and_level_tags_become_metadata() {
+    use crate::model::CognitiveLevel;
+    let body = [
+        p(&[rb("Chủ đề 1: Hàm số")]),
+        p(&[rb("Câu 1 (NB)."), r(" Hàm số "), FRAC.to_owned(), r(" xác định khi")]),
+        p(&[ru("A. x ≠ 1"), tab(), r("B. x ≠ 2"), tab(), r("C. x ≠ 0"), tab(), r("D. x ≠ −1")]),
+        p(&[rb("Câu 2:"), r(" [TH] Đồ thị hàm số bậc nhất là")]),
+        p(&[r("A. đường thẳng"), tab(), r("B. parabol"), tab(), r("C. đường tròn"), tab(), r("D. hypebol")]),
+        p(&[r("Đáp án: A")]),
+        p(&[rb("Chương II: Phương trình")]),
+        p(&[rb("Câu 3."), r(" Chương trình: giải "), r("$x+1=2$"), r(".")]),
+        p(&[r("Mức độ: Vận dụng")]),
+        p(&[r("A. 1"), tab(), r("B. 2"), tab(), r("C. 3"), tab(), r("D. 4")]),
+        p(&[r("Đáp án: A")]),
+        p(&[rb("Câu 4(VDC)"), r(" Câu không có mức độ hợp lệ (XYZ) vẫn đọc được.")]),
+        p(&[r("Đáp án: 5")]),
+    ]
+    .concat();
+    let rep = import(&docx(&body)).unwrap();
+    assert_eq!(rep.errors, vec![]);
+    let meta: Vec<_> = rep
+        .questions
+        .iter()
+        .map(|q| (q.number, q.question.meta.topic.as_deref(), q.question.meta.level))
+        .collect();
+    assert_eq!(
+        meta,
+        [
+            (1, Some("Hàm số"), Some(CognitiveLevel::NhanBiet)),
+            (2, Some("Hàm số"), Some(CognitiveLevel::ThongHieu)),
+            (3, Some("Phương trình"), Some(CognitiveLevel::VanDung)),
+            (4, Some("Phương trình"), Some(CognitiveLevel::VanDungCao)),
+        ]
+    );
+    // The tags are not part of the text; a "Chương trình:" sentence is not a topic heading.
+    let q = |i: usize| rep.questions[i].question.stem.as_str().to_owned();
+    assert_eq!(q(0), "Hàm số $y=\\frac{2x+1}{x-1}$ xác định khi");
+    assert_eq!(q(1), "Đồ thị hàm số bậc nhất là");
+    assert_eq!(q(2), "Chương trình: giải $x+1=2$.");
+    assert!(q(3).starts_with("Câu không có mức độ"));
+}

@@ -182,6 +182,28 @@ fn without_images(c: &Content) -> String {
         .collect()
 }
 
+/// A stem for the import preview, as HTML: equations rendered as students will see them (the
+/// teacher checks that Word's equations came through), images as "[hình]" (not stored yet),
+/// plain text shortened. Also says whether there was math.
+fn preview_stem(c: &Content) -> (String, bool) {
+    let segments = c.segments();
+    if !segments.iter().any(|s| matches!(s, Segment::Math(_))) {
+        return (
+            super::exams::content_html(&Content(shorten(&plain(c), 160)), ""),
+            false,
+        );
+    }
+    let text: String = segments
+        .into_iter()
+        .map(|s| match s {
+            Segment::Text(t) => t.to_owned(),
+            Segment::Math(m) => format!("${m}$"),
+            Segment::Image(_) => "[hình]".to_owned(),
+        })
+        .collect();
+    (super::exams::content_html(&Content(text), ""), true)
+}
+
 fn shorten(s: &str, max: usize) -> String {
     let s = s.split_whitespace().collect::<Vec<_>>().join(" ");
     if s.chars().count() <= max {
@@ -997,6 +1019,8 @@ struct PreviewPage {
     duplicates: usize,
     invalid: usize,
     in_review: bool,
+    /// Some stem has an equation: the page loads the math style sheet.
+    math: bool,
 }
 
 fn temp_key(bank: &Bank, user: Id, token: &str) -> String {
@@ -1057,7 +1081,7 @@ async fn import_preview(
                 format!("{} · Câu {}", q.section, q.number)
             },
             kind: kind_label(kind_code(q.question.kind.tag())),
-            stem: shorten(&plain(&q.question.stem), 160),
+            stem: preview_stem(&q.question.stem).0,
             key: key_text(&q.question),
             meta: meta_text(
                 q.question.meta.topic.as_deref().unwrap_or(""),
@@ -1084,6 +1108,10 @@ async fn import_preview(
         duplicates: p.exact_duplicates(),
         invalid: p.invalid(),
         in_review: a.new_status(&bank) == "in_review",
+        math: p
+            .questions
+            .iter()
+            .any(|q| preview_stem(&q.question.stem).1),
         school: a.school,
         bank,
     })

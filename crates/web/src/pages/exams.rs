@@ -3,9 +3,12 @@
 //! paper — and students take it on a phone. The delivery path is built for the synchronised
 //! start of a whole school:
 //!
-//! - starting is one conditional `UPDATE` of a pre-generated row (idempotent);
-//! - each answer is one `INSERT … ON CONFLICT DO UPDATE … WHERE excluded.seq > seq` carrying an
-//!   idempotency key, so retries and late duplicates change nothing;
+//! - starting is one conditional `UPDATE` of a pre-generated row (idempotent), after one
+//!   session read; the exam itself is cached for a second;
+//! - each answer is an `INSERT … ON CONFLICT DO UPDATE … WHERE excluded.seq > seq` carrying an
+//!   idempotency key, so retries and late duplicates change nothing; the same statement checks
+//!   the session, and saves arriving together share it and its commit (`db::exams::SaveQueue`),
+//!   acknowledged only once committed;
 //! - the deadline is the server's; an attempt past it counts as submitted whenever it is read,
 //!   and a background sweep (started on first use) marks it.
 //!
@@ -23,7 +26,9 @@ use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use db::exams::{Attempt, ExamRow, ExamSettings, NewAttempt, NewBankQuestion, SaveOutcome};
+use db::exams::{
+    AnswerSave, Attempt, ExamRow, ExamSettings, NewAttempt, NewBankQuestion, SaveOutcome,
+};
 use db::learning::Course;
 use domain::Id;
 use domain::auth::Role;
@@ -228,7 +233,7 @@ async fn paper_versions(
         .into_response())
 }
 
-fn paper_of(e: &ExamRow) -> WebResult<Exam> {
+pub(crate) fn paper_of(e: &ExamRow) -> WebResult<Exam> {
     serde_json::from_str(&e.paper).map_err(|err| WebError::Internal(err.into()))
 }
 
@@ -307,7 +312,7 @@ fn is_principal(s: &Session, school_id: Id) -> bool {
 }
 
 /// The exam with its course and the reader's relation to it.
-async fn exam_for(state: &AppState, s: &Session, id: Id) -> WebResult<(ExamRow, Course, Access)> {
+pub(crate) async fn exam_for(state: &AppState, s: &Session, id: Id) -> WebResult<(ExamRow, Course, Access)> {
     ensure_sweeper(state);
     let e = match state.db.exam(id).await {
         Ok(e) => e,
@@ -318,7 +323,7 @@ async fn exam_for(state: &AppState, s: &Session, id: Id) -> WebResult<(ExamRow, 
     Ok((e, course, access))
 }
 
-fn require_teach(a: &Access) -> WebResult<()> {
+pub(crate) fn require_teach(a: &Access) -> WebResult<()> {
     if a.teaches() {
         Ok(())
     } else {
@@ -387,15 +392,20 @@ async fn head(state: &AppState, id: Id) -> WebResult<Arc<Head>> {
         return Ok(h.clone());
     }
     let h = state.db.attempt_head(id).await?;
+    let (e, _) = cached_exam(state, h.exam_id).await?;
+    remember_head(id, &e, h)
+}
+
+/// Puts what the save path needs of an attempt in the cache (at start, or at the first save).
+fn remember_head(id: Id, e: &ExamRow, h: db::exams::AttemptHead) -> WebResult<Arc<Head>> {
     let items: Vec<VariantItem> =
         serde_json::from_str(&h.variant).map_err(|e| WebError::Internal(e.into()))?;
-    let e = state.db.exam(h.exam_id).await?;
     let head = Arc::new(Head {
         exam_id: h.exam_id,
         school_id: h.school_id,
         user_id: h.user_id,
         shapes: items.iter().map(|i| shape(&i.question)).collect(),
-        ranges: e.settings.ip_ranges,
+        ranges: e.settings.ip_ranges.clone(),
         last: Mutex::new(None),
     });
     let mut map = heads().lock().expect("heads");
@@ -403,6 +413,55 @@ async fn head(state: &AppState, id: Id) -> WebResult<Arc<Head>> {
         map.clear();
     }
     Ok(map.entry(id).or_insert(head).clone())
+}
+
+/// An exam as the hot paths (start, submit) read it: the row and its parsed paper.
+struct Cached {
+    at: std::time::Instant,
+    exam: Arc<ExamRow>,
+    paper: Arc<Exam>,
+}
+
+/// How long a cached exam is used without reading it again. Changes made through this process
+/// drop it at once ([`forget_exam`]); another process's change is seen within this time.
+const EXAM_CACHE: Duration = Duration::from_secs(1);
+
+fn exams_cache() -> &'static Mutex<HashMap<Id, Cached>> {
+    static C: OnceLock<Mutex<HashMap<Id, Cached>>> = OnceLock::new();
+    C.get_or_init(Default::default)
+}
+
+/// The exam and its paper, read at most once a second: a synchronised start of a whole
+/// school reads it a handful of times, not once per student.
+async fn cached_exam(state: &AppState, id: Id) -> WebResult<(Arc<ExamRow>, Arc<Exam>)> {
+    if let Some(c) = exams_cache().lock().expect("exams").get(&id)
+        && c.at.elapsed() < EXAM_CACHE
+    {
+        return Ok((c.exam.clone(), c.paper.clone()));
+    }
+    let e = state.db.exam(id).await?;
+    let paper = Arc::new(paper_of(&e)?);
+    let exam = Arc::new(e);
+    let mut map = exams_cache().lock().expect("exams");
+    if map.len() > 10_000 {
+        map.retain(|_, c| c.at.elapsed() < EXAM_CACHE);
+    }
+    map.insert(
+        id,
+        Cached {
+            at: std::time::Instant::now(),
+            exam: exam.clone(),
+            paper: paper.clone(),
+        },
+    );
+    Ok((exam, paper))
+}
+
+/// Drops what this process keeps of an exam after a change (settings, key, publication).
+fn forget_exam(id: Id) {
+    exams_cache().lock().expect("exams").remove(&id);
+    // The save path keeps the exam's address ranges per attempt.
+    heads().lock().expect("heads").retain(|_, h| h.exam_id != id);
 }
 
 /// Logs a second session or an address change on an attempt (once per change).
@@ -499,8 +558,9 @@ fn rubric_of(q: &Question) -> Vec<(String, f64)> {
     }
 }
 
-/// Marks an attempt from its saved answers and the exam's current paper.
-async fn grade(state: &AppState, a: &Attempt, paper: &Exam) -> WebResult<()> {
+/// Marks an attempt from its saved answers and the exam's current paper; returns the marks
+/// stored.
+async fn grade(state: &AppState, a: &Attempt, paper: &Exam) -> WebResult<db::exams::Marks> {
     let items = items_of(a)?;
     let answers: HashMap<i64, Answer> = state
         .db
@@ -545,38 +605,42 @@ async fn grade(state: &AppState, a: &Attempt, paper: &Exam) -> WebResult<()> {
         }
         per.push(s);
     }
-    state
-        .db
-        .set_attempt_marks(
-            a.id,
-            &db::exams::Marks {
-                score_e4: e4(total),
-                max_e4: e4(max),
-                per_item: serde_json::to_string(&per).unwrap_or_else(|_| "[]".into()),
-                manual_pending: pending,
-            },
-        )
-        .await?;
-    Ok(())
+    let marks = db::exams::Marks {
+        score_e4: e4(total),
+        max_e4: e4(max),
+        per_item: serde_json::to_string(&per).unwrap_or_else(|_| "[]".into()),
+        manual_pending: pending,
+    };
+    state.db.set_attempt_marks(a.id, &marks).await?;
+    Ok(marks)
 }
 
 /// Submits (if still open) and marks an attempt; used on submission, on reading an expired
-/// attempt, and by the sweep.
+/// attempt, and by the sweep. Reads the attempt once; what the submission and the marks change
+/// is applied to it in memory.
 async fn finalize(state: &AppState, id: Id) -> WebResult<Attempt> {
-    let a = state.db.attempt(id).await?;
+    let mut a = state.db.attempt(id).await?;
     let t = now();
-    let due = a.status == "started" && a.effective_status(t, GRACE_MS) == "submitted";
     if a.status == "submitted" && a.graded_at.is_some() {
         return Ok(a);
     }
-    if a.status == "started" || due {
-        state.db.submit_attempt(id, t).await?;
+    if a.status == "started" {
+        if state.db.submit_attempt(id, t).await? {
+            a.status = "submitted".into();
+            a.submitted_at = Some(a.deadline_at.map_or(t, |d| d.min(t)));
+        } else {
+            // Changed meanwhile (a second tab, the sweep): as it is now.
+            a = state.db.attempt(id).await?;
+        }
     }
-    let a = state.db.attempt(id).await?;
     if a.status == "submitted" {
-        let e = state.db.exam(a.exam_id).await?;
-        grade(state, &a, &paper_of(&e)?).await?;
-        return Ok(state.db.attempt(id).await?);
+        let (_, paper) = cached_exam(state, a.exam_id).await?;
+        let m = grade(state, &a, &paper).await?;
+        a.score_e4 = Some(m.score_e4);
+        a.max_e4 = Some(m.max_e4);
+        a.per_item = m.per_item;
+        a.manual_pending = m.manual_pending;
+        a.graded_at = Some(now());
     }
     Ok(a)
 }
@@ -1161,6 +1225,7 @@ async fn edit_settings(
         new.kind = e.settings.kind.clone();
     }
     state.db.update_exam_settings(&e, &new, s.user.id).await?;
+    forget_exam(id);
     Ok(Redirect::to(&format!("/exams/{id}")).into_response())
 }
 
@@ -1183,6 +1248,7 @@ async fn publish(
         .map(|st| make_attempt(&e, &paper, st.student_id, st.user_id, 1))
         .collect::<WebResult<Vec<_>>>()?;
     state.db.publish_exam(&e, &attempts, s.user.id).await?;
+    forget_exam(id);
     Ok(Redirect::to(&format!("/exams/{id}")).into_response())
 }
 
@@ -1213,6 +1279,7 @@ async fn force_majeure(
         .db
         .set_exam_force_majeure(&e, reason, s.user.id)
         .await?;
+    forget_exam(id);
     Ok(Redirect::to(&format!("/exams/{id}")).into_response())
 }
 
@@ -1230,32 +1297,57 @@ async fn start(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    s: Session,
     Path(id): Path<Id>,
     Form(f): Form<StartForm>,
 ) -> WebResult<Response> {
     ensure_sweeper(&state);
-    let e = match state.db.exam(id).await {
-        Ok(e) if e.status == "published" => e,
-        Ok(_) | Err(db::DbError::NotFound) => return Err(WebError::Forbidden),
-        Err(err) => return Err(err.into()),
-    };
-    let mut atts = state.db.user_attempts(&e, s.user.id).await?;
-    if atts.is_empty() {
-        // Joined the class after publication: their paper is made now.
-        let course = state.db.course(e.course_id).await?;
-        let Some(student) = state.db.course_student(&course, s.user.id).await? else {
-            return Err(WebError::Forbidden);
-        };
-        let a = make_attempt(&e, &paper_of(&e)?, student, Some(s.user.id), 1)?;
-        state.db.add_attempt(&e, &a).await?;
-        atts = state.db.user_attempts(&e, s.user.id).await?;
+    // The session in one read (the start of a whole school needs neither roles nor counters).
+    let token = cookie(&headers, SESSION_COOKIE).ok_or(WebError::LoginRequired)?;
+    let hash = token_hash(token);
+    let (user, must_change) = state
+        .db
+        .exam_session(&hash, now())
+        .await?
+        .ok_or(WebError::LoginRequired)?;
+    if must_change {
+        return Ok(Redirect::to("/account/password").into_response());
     }
+    let e = match cached_exam(&state, id).await {
+        Ok((e, _)) if e.status == "published" => e,
+        Ok(_) | Err(WebError::NotFound) => return Err(WebError::Forbidden),
+        Err(err) => return Err(err),
+    };
     let ip = client_ip(&state, &headers, peer);
     if !ip_allowed(&e.settings.ip_ranges, ip) {
         return Ok(deny(IP_REFUSED));
     }
     let t = now();
+    let open = t >= e.settings.opens_at && t < e.settings.closes_at;
+    let code_ok = e.settings.access_code.is_empty() || f.code.trim() == e.settings.access_code;
+    if open
+        && code_ok
+        && let Some((aid, h)) = state
+            .db
+            .start_ready_attempt(&e, user, t, &hash, &ip.to_string())
+            .await?
+    {
+        // The synchronised start: the pre-generated attempt, started in one statement; its
+        // paper, returned by it, primes the save path.
+        let head = remember_head(aid, &e, h)?;
+        *head.last.lock().expect("last") = Some((hash, ip.to_string()));
+        return Ok(Redirect::to(&format!("/attempts/{aid}")).into_response());
+    }
+    let mut atts = state.db.user_attempts(&e, user).await?;
+    if atts.is_empty() {
+        // Joined the class after publication: their paper is made now.
+        let course = state.db.course(e.course_id).await?;
+        let Some(student) = state.db.course_student(&course, user).await? else {
+            return Err(WebError::Forbidden);
+        };
+        let a = make_attempt(&e, &paper_of(&e)?, student, Some(user), 1)?;
+        state.db.add_attempt(&e, &a).await?;
+        atts = state.db.user_attempts(&e, user).await?;
+    }
     let last = atts.last().ok_or(WebError::Forbidden)?.clone();
     let last_status = last.effective_status(t, GRACE_MS).to_owned();
     if last_status == "started" {
@@ -1282,13 +1374,13 @@ async fn start(
             &e,
             &paper_of(&e)?,
             last.student_id,
-            Some(s.user.id),
+            Some(user),
             last.attempt_no + 1,
         )?;
         state.db.add_attempt(&e, &a).await?;
         state
             .db
-            .user_attempts(&e, s.user.id)
+            .user_attempts(&e, user)
             .await?
             .into_iter()
             .find(|x| x.attempt_no == last.attempt_no + 1)
@@ -1298,7 +1390,7 @@ async fn start(
     };
     state
         .db
-        .start_attempt(target.id, s.user.id, t, &s.token_hash, &ip.to_string())
+        .start_attempt(target.id, user, t, &hash, &ip.to_string())
         .await?;
     Ok(Redirect::to(&format!("/attempts/{}", target.id)).into_response())
 }
@@ -1761,15 +1853,15 @@ async fn save(
     Path(id): Path<Id>,
     Json(body): Json<SaveBody>,
 ) -> Result<Response, ApiError> {
-    let (user, hash) = session_user(&state, &headers).await?;
+    // The session is checked by the save statement itself (one round trip per save, none
+    // for the session): here only that there is one.
+    let token = cookie(&headers, SESSION_COOKIE).ok_or(WebError::LoginRequired)?;
+    let hash = token_hash(token);
     let h = match head(&state, id).await {
         Ok(h) => h,
         Err(WebError::NotFound) => return Err(WebError::Forbidden.into()),
         Err(e) => return Err(e.into()),
     };
-    if h.user_id != Some(user) {
-        return Err(WebError::Forbidden.into());
-    }
     let ip = client_ip(&state, &headers, peer);
     if !h.ranges.is_empty() && !ip_allowed(&h.ranges, ip) {
         return Err(ApiError(WebError::BadRequest(IP_REFUSED.into())));
@@ -1788,23 +1880,25 @@ async fn save(
     let json = serde_json::to_string(&resp).map_err(|e| WebError::Internal(e.into()))?;
     let outcome = state
         .db
-        .save_answer(
-            id,
-            user,
-            body.item,
-            &json,
-            body.seq,
-            &body.key,
-            now(),
-            GRACE_MS,
-        )
+        .save_answer(AnswerSave {
+            attempt_id: id,
+            session_hash: hash.clone(),
+            item: body.item,
+            response: json,
+            seq: body.seq,
+            key: body.key,
+            now: now(),
+            grace_ms: GRACE_MS,
+        })
         .await?;
-    watch(&state, id, &h, &hash, &ip.to_string()).await;
     match outcome {
         SaveOutcome::Saved(seq) | SaveOutcome::Unchanged(seq) => {
+            watch(&state, id, &h, &hash, &ip.to_string()).await;
             Ok(axum::Json(serde_json::json!({ "saved": true, "seq": seq })).into_response())
         }
         SaveOutcome::Closed => Ok(closed_response()),
+        SaveOutcome::NoSession => Err(WebError::LoginRequired.into()),
+        SaveOutcome::NotYours => Err(WebError::Forbidden.into()),
     }
 }
 
@@ -2236,6 +2330,7 @@ async fn fix_key(
         .db
         .set_exam_paper(&e, &json, &detail, s.user.id)
         .await?;
+    forget_exam(id);
     for a in state.db.exam_attempts(&e).await? {
         if a.status == "submitted" {
             grade(&state, &a, &paper).await?;
@@ -2352,10 +2447,13 @@ async fn analysis(
         .into_iter()
         .filter(|a| a.status == "submitted")
         .collect();
-    // Columns are the paper's questions every attempt got (all of them for a fixed exam).
+    // Columns are the paper's questions at least one attempt got: all of them for a fixed
+    // exam; for a matrix exam each student's draw, analysed over the students who got it.
     let mut matrix: Vec<Vec<Option<exam::analysis::Cell>>> = Vec::new();
+    let mut per_student = 0;
     for a in &atts {
         let items = items_of(a)?;
+        per_student = per_student.max(items.len());
         let per: Vec<Option<f64>> = serde_json::from_str(&a.per_item).unwrap_or_default();
         let answers: HashMap<i64, Answer> = state
             .db
@@ -2378,17 +2476,17 @@ async fn analysis(
         matrix.push(row);
     }
     let cols: Vec<usize> = (0..qs.len())
-        .filter(|c| !matrix.is_empty() && matrix.iter().all(|r| r[*c].is_some()))
+        .filter(|c| matrix.iter().any(|r| r[*c].is_some()))
         .collect();
-    let rows: Vec<Vec<exam::analysis::Cell>> = matrix
+    let rows: Vec<Vec<Option<exam::analysis::Cell>>> = matrix
         .iter()
-        .map(|r| cols.iter().filter_map(|c| r[*c]).collect())
+        .map(|r| cols.iter().map(|c| r[*c]).collect())
         .collect();
     let infos: Vec<exam::analysis::ItemInfo> = cols
         .iter()
         .map(|c| exam::analysis::ItemInfo::of(&qs[*c]))
         .collect();
-    let result = exam::analysis::analyse(&rows, &infos);
+    let result = exam::analysis::analyse_sparse(&rows, &infos);
     let mut page = AnalysisPage {
         ctx: Ctx::new(&s, format!("Phân tích đề – {}", e.settings.title)),
         message: None,
@@ -2442,7 +2540,7 @@ async fn analysis(
             page.kr20 = of2(an.kr20);
             page.alpha = of2(an.alpha);
             page.sem = of2(an.sem);
-            page.histogram = exam::analysis::histogram_svg(&an.totals, cols.len() as f64, 10);
+            page.histogram = exam::analysis::histogram_svg(&an.totals, per_student as f64, 10);
         }
     }
     if q.format == "xlsx" {

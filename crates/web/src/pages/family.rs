@@ -1259,3 +1259,110 @@ async fn push_unsubscribe(
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+// ----- the child's tests -----
+
+/// A published test of one of the child's courses, as the child's page lists it.
+pub struct ChildExam {
+    /// Subject.
+    pub subject: String,
+    /// Title.
+    pub title: String,
+    /// When it can be taken, `dd/mm/yyyy hh:mm – dd/mm/yyyy hh:mm`.
+    pub window: String,
+    /// Where the child stands: a message key (`exam-child-…`).
+    pub status: &'static str,
+}
+
+/// The status key of a test for a child, from their attempts and the window.
+pub fn exam_status(
+    attempt_statuses: &[&str],
+    opens_at: i64,
+    closes_at: i64,
+    now: i64,
+) -> &'static str {
+    if attempt_statuses.contains(&"submitted") {
+        "exam-child-done"
+    } else if attempt_statuses.contains(&"started") && now <= closes_at {
+        "exam-child-started"
+    } else if now < opens_at {
+        "exam-child-upcoming"
+    } else if now <= closes_at {
+        "exam-child-open"
+    } else {
+        "exam-child-missed"
+    }
+}
+
+/// The child's published tests that are still to come, open, or closed within the last week,
+/// soonest first (the caller checked the reader may see the student). Scores stay on the
+/// gradebook and on the exam's own result page, under the exam's release rule.
+pub async fn child_exams(state: &AppState, student: &Student) -> WebResult<Vec<ChildExam>> {
+    let now = db::now_ms();
+    let week = 7 * 86_400_000;
+    let mut out = Vec::new();
+    for course in state.db.student_courses(student.id).await? {
+        for e in state.db.course_exams(course.school_id, course.id).await? {
+            if e.status != "published" || e.settings.closes_at < now - week {
+                continue;
+            }
+            let attempts = match student.user_id {
+                Some(u) => state.db.user_attempts(&e, u).await?,
+                None => vec![],
+            };
+            let statuses: Vec<&str> = attempts.iter().map(|a| a.status.as_str()).collect();
+            out.push((
+                e.settings.opens_at,
+                ChildExam {
+                    subject: course.subject_name.clone(),
+                    status: exam_status(&statuses, e.settings.opens_at, e.settings.closes_at, now),
+                    window: format!(
+                        "{} – {}",
+                        format_ms(e.settings.opens_at),
+                        format_ms(e.settings.closes_at)
+                    ),
+                    title: e.settings.title,
+                },
+            ));
+        }
+    }
+    out.sort_by_key(|(at, _)| *at);
+    Ok(out.into_iter().map(|(_, e)| e).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_childs_test_is_upcoming_open_done_or_missed() {
+        let (opens, closes) = (1_000, 2_000);
+        assert_eq!(exam_status(&[], opens, closes, 500), "exam-child-upcoming");
+        assert_eq!(exam_status(&[], opens, closes, 1_500), "exam-child-open");
+        assert_eq!(
+            exam_status(&["ready"], opens, closes, 1_500),
+            "exam-child-open"
+        );
+        assert_eq!(
+            exam_status(&["started"], opens, closes, 1_500),
+            "exam-child-started"
+        );
+        assert_eq!(
+            exam_status(&["started", "submitted"], opens, closes, 2_500),
+            "exam-child-done"
+        );
+        assert_eq!(exam_status(&[], opens, closes, 2_500), "exam-child-missed");
+        assert_eq!(
+            exam_status(&["started"], opens, closes, 2_500),
+            "exam-child-missed"
+        );
+    }
+
+    #[test]
+    fn codes_read_the_same_however_they_are_typed() {
+        assert_eq!(normalize_code(" abcd-efgh "), "ABCDEFGH");
+        let c = new_code();
+        assert_eq!(c.len(), 9);
+        assert_eq!(normalize_code(&c).len(), 8);
+    }
+}

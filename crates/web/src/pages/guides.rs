@@ -29,6 +29,11 @@ pub const GUIDES: &[(&str, &str, &str)] = &[
         include_str!("../../../../docs/phu-huynh.md"),
     ),
     (
+        "diem-danh",
+        "Điểm danh hằng ngày",
+        include_str!("../../../../docs/diem-danh.md"),
+    ),
+    (
         "do-phu-nen-tang",
         "Độ phủ nền tảng (Sở, xã/phường)",
         include_str!("../../../../docs/do-phu-nen-tang.md"),
@@ -67,6 +72,11 @@ pub const GUIDES: &[(&str, &str, &str)] = &[
         "khao-sat-bao-cao",
         "Khảo sát, báo cáo và kế hoạch, quy chế dạy học trực tuyến",
         include_str!("../../../../docs/khao-sat-bao-cao.md"),
+    ),
+    (
+        "trao-doi-du-lieu",
+        "Trao đổi dữ liệu với CSDL ngành",
+        include_str!("../../../../docs/trao-doi-du-lieu.md"),
     ),
     (
         "nhap-danh-sach-hoc-sinh",
@@ -130,6 +140,22 @@ async fn guide(headers: HeaderMap, Path(slug): Path<String>) -> WebResult<Html<S
 
 /// Screenshots used by the guides.
 const IMAGES: &[(&str, &[u8])] = &[
+    (
+        "diem-danh.png",
+        include_bytes!("../../../../docs/img/diem-danh.png"),
+    ),
+    (
+        "diem-danh-phu-huynh.png",
+        include_bytes!("../../../../docs/img/diem-danh-phu-huynh.png"),
+    ),
+    (
+        "trang-cua-con.png",
+        include_bytes!("../../../../docs/img/trang-cua-con.png"),
+    ),
+    (
+        "hop-thu-phu-huynh.png",
+        include_bytes!("../../../../docs/img/hop-thu-phu-huynh.png"),
+    ),
     (
         "dang-nhap.png",
         include_bytes!("../../../../docs/img/dang-nhap.png"),

@@ -38,6 +38,8 @@ use std::path::{Path as FsPath, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+pub mod slides;
+
 /// How long a room token is valid.
 pub const TOKEN_TTL_MS: i64 = 2 * 60 * 1000;
 /// Largest WebSocket message accepted from a browser.
@@ -71,6 +73,13 @@ pub fn router() -> Router<AppState> {
             )),
         )
         .route("/live/{id}/whiteboard.png", get(whiteboard_png))
+        .route(
+            "/live/{id}/slides",
+            post(slides::upload).layer(axum::extract::DefaultBodyLimit::max(
+                slides::MAX_SLIDES_BYTES + 1024,
+            )),
+        )
+        .route("/live/{id}/slides/{deck}/{page}", get(slides::page))
         .route("/live/{id}/recordings/{r}/download", get(download))
         .route("/live/ws", get(ws))
         .route("/static/live.js", get(live_js))
@@ -261,6 +270,8 @@ pub struct LiveHub {
     /// Each event, once persisted, as a short description.
     pub persisted: tokio::sync::broadcast::Sender<Persisted>,
     key: tokio::sync::OnceCell<Vec<u8>>,
+    /// Rooms of this node whose session is watched for its end ([`watch_room`]).
+    watched: std::sync::Mutex<std::collections::HashSet<Id>>,
 }
 
 impl std::fmt::Debug for LiveHub {
@@ -310,6 +321,7 @@ impl LiveHub {
             ws_base,
             persisted: tokio::sync::broadcast::channel(256).0,
             key: tokio::sync::OnceCell::new(),
+            watched: std::sync::Mutex::default(),
         }
     }
 
@@ -989,6 +1001,7 @@ struct RoomPage {
     me_name: String,
     token_url: String,      // "/live/{id}/token"
     whiteboard_url: String, // "/live/{id}/whiteboard"
+    slides_url: String,     // "/live/{id}/slides"
     back_url: String,       // the session page "/live/{id}"
     starts_at: String,      // "dd/mm/yyyy HH:MM" (Asia/Ho_Chi_Minh)
 }
@@ -1037,6 +1050,7 @@ async fn room_page(
         me_name: s.user.full_name.clone(),
         token_url: format!("/live/{id}/token"),
         whiteboard_url: format!("/live/{id}/whiteboard"),
+        slides_url: format!("/live/{id}/slides"),
         back_url: format!("/live/{id}"),
         starts_at: format_ms(l.session.starts_at),
     })?
@@ -1219,9 +1233,53 @@ async fn bridge(state: AppState, token: String, cookie_user: Option<Id>, socket:
         )
         .await;
     match conn {
-        Ok(c) => pump(socket, c).await,
+        Ok(c) => {
+            watch_room(state.clone(), session.id);
+            pump(socket, c).await
+        }
         Err(e) => close(socket, CLOSE_REFUSED, &e.to_string()).await,
     }
+}
+
+/// How often a node looks in the database whether the session of a room it holds is over.
+pub const END_POLL: Duration = Duration::from_secs(2);
+
+/// Closes the room once its session is over — ended by the teacher (whose request may have
+/// reached another node than the media node holding the room) or past its time — so that the
+/// people inside are disconnected, not only newcomers refused. One watcher per open room.
+fn watch_room(state: AppState, room: Id) {
+    let fresh = state
+        .live
+        .watched
+        .lock()
+        .map(|mut w| w.insert(room))
+        .unwrap_or(false);
+    if !fresh {
+        return;
+    }
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(END_POLL).await;
+            if !state.live.live.has_room(room).await {
+                break;
+            }
+            match state.db.live_session(room).await {
+                Ok(s) if s.is_over(db::now_ms()) => {
+                    state.live.live.close_room(room).await;
+                    break;
+                }
+                Ok(_) => {}
+                Err(e) => tracing::debug!(error = %e, "live: checking the end of {room}"),
+            }
+        }
+        if let Ok(mut w) = state.live.watched.lock() {
+            w.remove(&room);
+        }
+        // Someone came in while the watcher was stopping.
+        if state.live.live.has_room(room).await {
+            watch_room(state, room);
+        }
+    });
 }
 
 /// Forwards frames both ways until either side ends.

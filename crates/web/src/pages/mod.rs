@@ -1,9 +1,11 @@
 //! HTML pages, one module per area; each declares its routes next to its handlers.
 
 pub mod account;
+pub mod attendance;
 pub mod banks;
 pub mod dashboard;
 pub mod exams;
+pub mod exchange;
 pub mod family;
 pub mod gradebook;
 pub mod guides;
@@ -14,6 +16,7 @@ pub mod live;
 pub mod ops;
 pub mod org;
 pub mod oversight;
+pub mod papers;
 pub mod school;
 pub mod self_assessment;
 pub mod students;
@@ -34,6 +37,7 @@ pub fn router() -> Router<AppState> {
         .merge(account::router())
         .merge(dashboard::router())
         .merge(family::router())
+        .merge(attendance::router())
         .merge(org::router())
         .merge(school::router())
         .merge(students::router())
@@ -41,6 +45,7 @@ pub fn router() -> Router<AppState> {
         .merge(guides::router())
         .merge(ops::router())
         .merge(oversight::router())
+        .merge(papers::router())
         .merge(learning::router())
         .merge(library::router())
         .merge(banks::router())
@@ -48,6 +53,7 @@ pub fn router() -> Router<AppState> {
         .merge(video::router())
         .merge(exams::router())
         .merge(surveys::router())
+        .merge(exchange::router())
         .merge(self_assessment::router())
         .merge(live::router())
 }

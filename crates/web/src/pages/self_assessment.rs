@@ -90,7 +90,7 @@ pub fn current_cycle() -> i32 {
     domain::calendar::school_year_of(vn_today())
 }
 
-fn fmt_date(d: time::Date) -> String {
+pub(crate) fn fmt_date(d: time::Date) -> String {
     format!("{:02}/{:02}/{}", d.day(), u8::from(d.month()), d.year())
 }
 
@@ -126,8 +126,8 @@ fn parse_day_month(raw: &str, field: &str) -> WebResult<String> {
 
 /// A school's place in the tree: the unit that reviews its assessment, the province that sets
 /// the deadlines.
-struct Place {
-    managing: Unit,
+pub(crate) struct Place {
+    pub(crate) managing: Unit,
     province: Option<Unit>,
 }
 
@@ -181,9 +181,9 @@ fn is_principal(s: &Session, school: Id) -> bool {
 }
 
 /// The deadlines of a cycle for the schools of a province.
-struct Deadlines {
-    submit: time::Date,
-    publish: time::Date,
+pub(crate) struct Deadlines {
+    pub(crate) submit: time::Date,
+    pub(crate) publish: time::Date,
     submit_md: String,
     publish_md: String,
 }
@@ -356,23 +356,23 @@ fn input_text(c: &Criterion, entered: Option<i64>) -> String {
 }
 
 /// Everything the assessment pages and exports show.
-struct View {
-    school: School,
-    place: Place,
-    a: Assessment,
-    cat: CatalogueVersion,
-    rows: Vec<Row>,
-    groups: Vec<GroupView>,
-    overall: String,
-    overall_no: u8,
-    problems: Vec<String>,
-    deadlines: Deadlines,
-    figures_live: bool,
-    prev_year: Option<(String, String)>,
-    general_note: String,
+pub(crate) struct View {
+    pub(crate) school: School,
+    pub(crate) place: Place,
+    pub(crate) a: Assessment,
+    pub(crate) cat: CatalogueVersion,
+    pub(crate) rows: Vec<Row>,
+    pub(crate) groups: Vec<GroupView>,
+    pub(crate) overall: String,
+    pub(crate) overall_no: u8,
+    pub(crate) problems: Vec<String>,
+    pub(crate) deadlines: Deadlines,
+    pub(crate) figures_live: bool,
+    pub(crate) prev_year: Option<(String, String)>,
+    pub(crate) general_note: String,
 }
 
-async fn build(state: &AppState, school: School, a: Assessment) -> WebResult<View> {
+pub(crate) async fn build(state: &AppState, school: School, a: Assessment) -> WebResult<View> {
     let place = place(state, &school).await?;
     let cat = state.db.sa_catalogue(a.catalogue_id).await?;
     let items = state.db.sa_items(&a).await?;
@@ -552,7 +552,7 @@ impl SaPage {
     }
 }
 
-async fn load_school_year(
+pub(crate) async fn load_school_year(
     state: &AppState,
     s: &Session,
     id: Id,
@@ -1032,7 +1032,7 @@ impl OverviewLine {
     }
 }
 
-async fn overview_lines(
+pub(crate) async fn overview_lines(
     state: &AppState,
     s: &Session,
     id: Id,

@@ -122,6 +122,10 @@ struct DetailPage {
     term: u8,
     /// For the student and their parents: upcoming live sessions and attendance so far.
     live: super::live::ChildLive,
+    /// For the student and their parents: school-day attendance this year.
+    school_attendance: super::attendance::ChildAttendance,
+    /// For the student and their parents: tests to come, open or just closed.
+    exams: Vec<super::family::ChildExam>,
 }
 
 impl DetailPage {
@@ -220,7 +224,19 @@ async fn detail(
     } else {
         super::live::ChildLive::default()
     };
+    let school_attendance = if is_parent || own {
+        super::attendance::child_attendance(&state, id, student_id).await?
+    } else {
+        super::attendance::ChildAttendance::default()
+    };
+    let exams = if is_parent || own {
+        super::family::child_exams(&state, &student).await?
+    } else {
+        vec![]
+    };
     render(&DetailPage {
+        exams,
+        school_attendance,
         live,
         grades,
         term,
@@ -230,8 +246,16 @@ async fn detail(
         teachers: if is_parent { class_staff } else { vec![] },
         message_parents,
         announcements,
-        ctx: Ctx::new(&s, student.full_name.clone())
-            .with_notice(saved_notice(q.ok.as_deref(), s.lang)),
+        ctx: {
+            let ctx = Ctx::new(&s, student.full_name.clone())
+                .with_notice(saved_notice(q.ok.as_deref(), s.lang));
+            // Parents get the guide to their child's page.
+            if is_parent {
+                ctx.with_help("phu-huynh")
+            } else {
+                ctx
+            }
+        },
         can_manage,
         classes,
         school,

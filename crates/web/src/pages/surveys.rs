@@ -27,7 +27,9 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use db::Db;
 use db::org::{School, Unit};
-use db::surveys::{DocKind, DocStatus, NewDocument, NewSurvey, ResultLine, SchoolDocument, Survey};
+use db::surveys::{
+    DocKind, DocStatus, NewDocument, NewSurvey, ResultLine, SchoolDocument, Survey, SurveyEdit,
+};
 use domain::Id;
 use domain::auth::{Action, Role, Target};
 use domain::survey::{
@@ -50,6 +52,9 @@ pub fn router() -> Router<AppState> {
         .route("/surveys/{id}", get(results))
         .route("/surveys/{id}/results.xlsx", get(export))
         .route("/surveys/{id}/remind", post(remind))
+        .route("/surveys/{id}/edit", post(edit))
+        .route("/surveys/{id}/close", post(close))
+        .route("/surveys/{id}/reopen", post(reopen))
         .route("/schools/{id}/surveys", get(school_surveys))
         .route(
             "/schools/{id}/surveys/{survey}",
@@ -369,6 +374,12 @@ struct ResultsPage {
     groups: Vec<GroupRow>,
     schools: Vec<SchoolRow>,
     back: String,
+    /// The issuer may edit, close and reopen it.
+    can_manage: bool,
+    /// The deadline as the edit form's `datetime-local` value.
+    deadline_input: String,
+    /// When it was closed, if it is.
+    closed: Option<String>,
 }
 
 /// The names of units by path (for group headings).
@@ -457,13 +468,20 @@ async fn results(
     render(&ResultsPage {
         ctx: Ctx::new(&s, survey.title.clone())
             .with_notice(q.ok.map(|k| {
-                s.lang.t(if k == "reminded" {
-                    "surveys-reminded-ok"
-                } else {
-                    "surveys-created"
+                s.lang.t(match k.as_str() {
+                    "reminded" => "surveys-reminded-ok",
+                    "edited" => "surveys-edited-ok",
+                    "closed" => "surveys-closed-ok",
+                    "reopened" => "surveys-reopened-ok",
+                    _ => "surveys-created",
                 })
             }))
             .with_help(HELP),
+        can_manage: s
+            .actor
+            .can(Action::ManageUnit, Target::Unit(&survey.unit_path)),
+        deadline_input: local_input(survey.deadline_at),
+        closed: survey.closed_at.map(format_ms),
         template: survey.template,
         root_name: names.get(&root).cloned().unwrap_or_default(),
         deadline: format_ms(survey.deadline_at),
@@ -591,6 +609,103 @@ async fn remind(
     Ok(Redirect::to(&format!("/surveys/{id}?ok=reminded")))
 }
 
+// ----- editing, closing and reopening -----
+
+/// The survey, for its issuer only (an officer of the unit that issued it, or above).
+async fn issued_survey(state: &AppState, s: &Session, id: Id) -> WebResult<Survey> {
+    let survey = match state.db.survey(id).await {
+        Ok(v) => v,
+        Err(db::DbError::NotFound) => return Err(WebError::Forbidden),
+        Err(e) => return Err(e.into()),
+    };
+    s.require(Action::ManageUnit, Target::Unit(&survey.unit_path))?;
+    Ok(survey)
+}
+
+#[derive(serde::Deserialize)]
+struct EditForm {
+    deadline: String,
+    late: String,
+    #[serde(default)]
+    instructions: String,
+}
+
+/// Changes the deadline, late policy or instructions of an issued survey. A new deadline must
+/// lie in the future (keeping the old one, even past, is fine); schools that have not submitted
+/// are told of it.
+async fn edit(
+    State(state): State<AppState>,
+    s: Session,
+    Path(id): Path<Id>,
+    Form(f): Form<EditForm>,
+) -> WebResult<Redirect> {
+    let survey = issued_survey(&state, &s, id).await?;
+    let deadline_at = parse_local_time(&f.deadline, "Hạn nộp mới")?;
+    // The form shows minutes: an unchanged field keeps the stored deadline to the millisecond.
+    let deadline_at = if deadline_at == survey.deadline_at / 60_000 * 60_000 {
+        survey.deadline_at
+    } else {
+        deadline_at
+    };
+    if deadline_at != survey.deadline_at && deadline_at <= db::now_ms() {
+        return Err(WebError::BadRequest(format!(
+            "Hạn nộp mới {} đã qua; hãy chọn một thời điểm trong tương lai.",
+            format_ms(deadline_at)
+        )));
+    }
+    let late_policy = LatePolicy::from_code(f.late.trim()).ok_or_else(|| {
+        WebError::BadRequest(format!(
+            "Cách xử lý bài nộp muộn \"{}\" không hợp lệ.",
+            f.late.trim()
+        ))
+    })?;
+    let instructions = f.instructions.trim().to_owned();
+    if instructions.chars().count() > 4000 {
+        return Err(WebError::BadRequest("Hướng dẫn dài quá 4000 ký tự.".into()));
+    }
+    let e = SurveyEdit {
+        deadline_at,
+        late_policy,
+        instructions,
+    };
+    if e.deadline_at == survey.deadline_at
+        && e.late_policy == survey.late_policy
+        && e.instructions == survey.instructions
+    {
+        return Err(WebError::BadRequest(
+            "Không có gì thay đổi: hạn nộp, cách xử lý bài nộp muộn và hướng dẫn vẫn như cũ."
+                .into(),
+        ));
+    }
+    state.db.update_survey(&survey, &e, s.user.id).await?;
+    Ok(Redirect::to(&format!("/surveys/{id}?ok=edited")))
+}
+
+/// Closes a survey early: schools can no longer save or submit.
+async fn close(
+    State(state): State<AppState>,
+    s: Session,
+    Path(id): Path<Id>,
+) -> WebResult<Redirect> {
+    let survey = issued_survey(&state, &s, id).await?;
+    state.db.set_survey_closed(&survey, true, s.user.id).await?;
+    Ok(Redirect::to(&format!("/surveys/{id}?ok=closed")))
+}
+
+/// Reopens a closed survey (the deadline and late policy apply again).
+async fn reopen(
+    State(state): State<AppState>,
+    s: Session,
+    Path(id): Path<Id>,
+) -> WebResult<Redirect> {
+    let survey = issued_survey(&state, &s, id).await?;
+    state
+        .db
+        .set_survey_closed(&survey, false, s.user.id)
+        .await?;
+    Ok(Redirect::to(&format!("/surveys/{id}?ok=reopened")))
+}
+
 // ----- answering -----
 
 /// A survey in a school's list.
@@ -686,6 +801,8 @@ struct AnswerPage {
     status: Status,
     editable: bool,
     closed: bool,
+    /// Why it is closed, when the issuer closed it.
+    closed_early: Option<String>,
     deadline: String,
     submitted: String,
     submitted_by: String,
@@ -735,7 +852,11 @@ async fn answer_view(
     notice: Option<String>,
 ) -> WebResult<AnswerPage> {
     let now = db::now_ms();
-    let closed = survey.is_past(now) && survey.late_policy == LatePolicy::Refuse;
+    let closed_early = survey
+        .closed_at
+        .map(|at| db::surveys::closed_message(&survey.unit_name, at));
+    let closed =
+        closed_early.is_some() || (survey.is_past(now) && survey.late_policy == LatePolicy::Refuse);
     let editable = access == SchoolAccess::Manage && !response.status.is_in() && !closed;
     // Pre-fill only a form nobody has saved yet; a saved draft is the school's own figures.
     let fresh = response.status == Status::Missing && typed.is_none();
@@ -804,6 +925,7 @@ async fn answer_view(
         status: response.status,
         editable,
         closed,
+        closed_early,
         deadline: format_ms(survey.deadline_at),
         submitted: response.submitted_at.map(format_ms).unwrap_or_default(),
         submitted_by: response.submitted_by.clone().unwrap_or_default(),
@@ -857,6 +979,12 @@ async fn save(
             "Nhà trường đã nộp khảo sát \"{}\" lúc {}; bản đã nộp không sửa được.",
             survey.title,
             response.submitted_at.map(format_ms).unwrap_or_default()
+        )));
+    }
+    if let Some(at) = survey.closed_at {
+        return Err(WebError::Conflict(db::surveys::closed_message(
+            &survey.unit_name,
+            at,
         )));
     }
     let now = db::now_ms();

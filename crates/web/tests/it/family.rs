@@ -721,3 +721,257 @@ async fn teachers_comment_and_the_family_reads_it() {
         assert_eq!(r.status(), 403, "{login}");
     }
 }
+
+/// The part of a page between `marker` and the end of its element's block (`</ul>` or
+/// `</section>`), to check what one block shows.
+fn block<'a>(html: &'a str, marker: &str, end: &str) -> &'a str {
+    html.split(marker)
+        .nth(1)
+        .and_then(|s| s.split(end).next())
+        .unwrap_or_else(|| panic!("no {marker} on the page"))
+}
+
+#[tokio::test]
+async fn the_child_home_shows_homework_grades_attendance_and_live_classes() {
+    let app = TestApp::spawn().await;
+    let thcs = app.db.school_by_code("37THCSGV").await.unwrap();
+    let year = app.db.current_year(thcs.id).await.unwrap().unwrap();
+    let hs = app.db.user_by_username("hs.demo").await.unwrap();
+    let child = app.db.student_by_user(hs.id).await.unwrap().unwrap();
+    let page_url = format!("/schools/{}/students/{}", thcs.id, child.id);
+    let parent = app.login("0912000001").await;
+    let page = |c: &reqwest::Client| {
+        let c = c.clone();
+        let url = app.url(&page_url);
+        async move { c.get(url).send().await.unwrap().text().await.unwrap() }
+    };
+
+    // Homework due, with its status: not handed in yet, then handed in.
+    let html = page(&parent).await;
+    let homework = block(&html, "data-homework", "</ul>");
+    assert!(
+        homework.contains("Viết các số sau bằng số La Mã") && homework.contains("Hạn nộp"),
+        "{homework}"
+    );
+    assert!(homework.contains("Chưa nộp"), "{homework}");
+    // No grade entered yet: no grades block at all.
+    assert!(!html.contains("data-grades"));
+    let tasks = app.db.student_tasks(child.id, 5).await.unwrap();
+    let task = &tasks[0];
+    let student = app.login("hs.demo").await;
+    let r = student
+        .post(app.url(&format!(
+            "/courses/{}/tasks/{}/submit",
+            task.course_id, task.task.id
+        )))
+        .multipart(
+            reqwest::multipart::Form::new()
+                .text("key", "nop-1")
+                .text("body", "IX, XIV, XXVI"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let html = page(&parent).await;
+    assert!(block(&html, "data-homework", "</ul>").contains("Đã nộp"));
+
+    // Grades as the teacher enters them; the term average only once it can be worked out.
+    app.db.ensure_courses(thcs.id, year.id).await.unwrap();
+    let gv = app.db.user_by_username("gv.toan").await.unwrap();
+    let course = app
+        .db
+        .courses_taught(gv.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| c.class_name == "6A1" && c.subject_code == "TOAN")
+        .unwrap();
+    let term = year
+        .dates
+        .term_of(
+            time::OffsetDateTime::now_utc()
+                .to_offset(time::UtcOffset::from_hms(7, 0, 0).unwrap())
+                .date(),
+        )
+        .unwrap_or(1)
+        .to_string();
+    let teacher = app.login("gv.toan").await;
+    let cell = |kind: &str, slot: u8| format!("c-{}-{kind}-{slot}", child.id);
+    let grade = |cells: Vec<(String, &str)>| {
+        let mut form = vec![("term".to_owned(), term.clone())];
+        form.extend(cells.into_iter().map(|(k, v)| (k, v.to_owned())));
+        teacher
+            .post(app.url(&format!("/courses/{}/gradebook", course.id)))
+            .form(&form)
+            .send()
+    };
+    let r = grade(vec![
+        (cell("TX", 1), "8"),
+        (cell("TX", 2), "7"),
+        (cell("TX", 3), "9"),
+        (cell("GK", 1), "6"),
+        (cell("CK", 1), "7"),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 303);
+    let html = page(&parent).await;
+    let grades = block(&html, "data-grades", "</ul>");
+    assert!(
+        grades.contains("Toán") && grades.contains("ĐĐGtx: 8,0; 7,0; 9,0"),
+        "{grades}"
+    );
+    assert!(
+        grades.contains("cần 4 điểm đánh giá thường xuyên, mới có 3") && !grades.contains("6,9"),
+        "no average before the fourth regular score: {grades}"
+    );
+    let r = grade(vec![(cell("TX", 4), "5")]).await.unwrap();
+    assert_eq!(r.status(), 303);
+    let html = page(&parent).await;
+    assert!(
+        block(&html, "data-grades", "</ul>").contains("6,9"),
+        "(8 + 7 + 9 + 5 + 2·6 + 3·7) / 9 = 6,9"
+    );
+    let inbox = app.get(&parent, "/inbox").await.text().await.unwrap();
+    assert!(inbox.contains("Cập nhật điểm môn Toán"));
+
+    // School-day attendance: the homeroom teacher marks the child late.
+    let att_url = format!(
+        "/schools/{}/classes/{}/attendance",
+        thcs.id,
+        child.class_id.unwrap()
+    );
+    let html = page(&parent).await;
+    assert!(
+        block(&html, "data-school-attendance", "</section>").contains("Chưa có ngày điểm danh")
+    );
+    let sheet = app.get(&teacher, &att_url).await.text().await.unwrap();
+    let iso = block(&sheet, "data-att-day=\"", "\"").to_owned();
+    let p: Vec<&str> = iso.split('-').collect();
+    let day = format!("{}/{}/{}", p[2], p[1], p[0]);
+    let r = teacher
+        .post(app.url(&att_url))
+        .form(&[
+            ("date".to_owned(), day.clone()),
+            (format!("s-{}", child.id), "late".to_owned()),
+            (format!("n-{}", child.id), "xe hỏng".to_owned()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let html = page(&parent).await;
+    let att = block(&html, "data-school-attendance", "</section>");
+    assert!(
+        att.contains("1 ngày đã điểm danh")
+            && att.contains("1 đi muộn")
+            && att.contains(&day)
+            && att.contains("xe hỏng"),
+        "{att}"
+    );
+
+    // Live classes: the upcoming ones, and attendance of one held an hour ago.
+    assert!(block(&html, "data-live-child", "</section>").contains("Ôn tập: cách ghi số tự nhiên"));
+    let now = db::now_ms();
+    let held = app
+        .db
+        .create_live_sessions(
+            &course,
+            None,
+            "Luyện tập số La Mã",
+            &[(now - 2 * 3_600_000, now - 3_600_000 - 15 * 60_000)],
+            gv.id,
+        )
+        .await
+        .unwrap();
+    app.db
+        .live_joined(held[0], hs.id, now - 2 * 3_600_000 + 60_000)
+        .await
+        .unwrap();
+    let html = page(&parent).await;
+    let live = block(&html, "data-live-tally", "</p>");
+    assert!(
+        live.contains("1 đã tham gia") && live.contains("/ 1"),
+        "{live}"
+    );
+}
+
+#[tokio::test]
+async fn a_parent_sees_each_of_their_children_and_no_other() {
+    let app = TestApp::spawn().await;
+    let parent = app.login("0912000001").await;
+    let me = app.db.user_by_login("0912000001").await.unwrap().unwrap();
+    let children = app.db.children_of(me.id).await.unwrap();
+    assert_eq!(children.len(), 2);
+    assert_ne!(children[0].school_id, children[1].school_id, "two schools");
+    // The home lists both children with their schools; each child's page opens.
+    let home = app.get(&parent, "/").await.text().await.unwrap();
+    for c in &children {
+        let school = app.db.school(c.school_id).await.unwrap();
+        let url = format!("/schools/{}/students/{}", c.school_id, c.id);
+        assert!(
+            home.contains(&url) && home.contains(&school.name),
+            "{}",
+            school.name
+        );
+        let r = app.get(&parent, &url).await;
+        assert_eq!(r.status(), 200);
+        let html = r.text().await.unwrap();
+        assert!(html.contains(&c.full_name) && html.contains("data-school-attendance"));
+    }
+    // A classmate of either child, a student of a school they have no child in, and an id
+    // that does not exist: the same 403, and nothing about the student on it.
+    let mut others = Vec::new();
+    for c in &children {
+        let year = app
+            .db
+            .current_year(c.school_id)
+            .await
+            .unwrap()
+            .map(|y| y.id);
+        let mate = app
+            .db
+            .students(c.school_id, year, &Default::default())
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|s| s.class_id == c.class_id && !children.iter().any(|k| k.id == s.id))
+            .unwrap();
+        others.push((c.school_id, mate.id, mate.full_name.clone()));
+    }
+    let far = app.db.school_by_code("37THPTLVT").await.unwrap();
+    let far_year = app.db.current_year(far.id).await.unwrap().map(|y| y.id);
+    let stranger = app
+        .db
+        .students(far.id, far_year, &Default::default())
+        .await
+        .unwrap()
+        .remove(0);
+    others.push((far.id, stranger.id, stranger.full_name.clone()));
+    others.push((far.id, domain::new_id(), String::new()));
+    // A real child of this parent, asked for under the wrong school.
+    others.push((far.id, children[0].id, children[0].full_name.clone()));
+    for (school, student, name) in others {
+        let r = app
+            .get(&parent, &format!("/schools/{school}/students/{student}"))
+            .await;
+        assert_eq!(r.status(), 403, "{name}");
+        let body = r.text().await.unwrap();
+        if !name.is_empty() {
+            assert!(!body.contains(&name), "{name} leaks on the refusal");
+        }
+    }
+    // Nor does the parent reach a class's attendance, gradebook or live attendance.
+    let c = &children[1];
+    for path in [
+        format!(
+            "/schools/{}/classes/{}/attendance",
+            c.school_id,
+            c.class_id.unwrap()
+        ),
+        format!("/schools/{}/attendance", c.school_id),
+    ] {
+        assert_eq!(app.get(&parent, &path).await.status(), 403, "{path}");
+    }
+}

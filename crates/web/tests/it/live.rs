@@ -1192,4 +1192,322 @@ async fn rooms_go_to_the_least_loaded_media_node_and_never_span_nodes() {
         app.db.live_session(other).await.unwrap().node_id.as_deref(),
         Some("media-2")
     );
+
+    // The teacher ends the session through the web node: the media node, which holds the room,
+    // learns it from the database and disconnects the people inside.
+    let ended = app.db.live_session(open).await.unwrap();
+    app.db.end_live_session(&ended, st.gv).await.unwrap();
+    let (code, reason) = close_of(&mut s).await;
+    assert_eq!(code, 1000, "{reason}");
+    assert!(reason.contains("kết thúc"), "{reason}");
+    let gone = async {
+        while media.live.live.rooms() != 0 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(5), gone)
+        .await
+        .expect("the room closes on the media node");
+}
+
+fn program(name: &str) -> Option<std::path::PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|d| d.join(name))
+            .find(|p| p.is_file())
+    })
+}
+
+/// A class recorded through the media server with real VP8 and Opus (made by ffmpeg), muxed
+/// by the same ffmpeg pipeline that turns recordings into lesson videos, then checked with
+/// ffprobe: one H.264 video stream, one AAC audio stream, about as long as the recording.
+#[tokio::test]
+async fn a_recording_of_real_media_muxes_into_a_video_with_picture_and_sound() {
+    use web::live::proto::{ClientMsg, ServerMsg};
+    use web::live::testclient::{SynthClient, SynthEvent, SynthMedia, SynthOptions};
+    use web::pages::live::Muxer;
+    let (Some(ffmpeg), Some(ffprobe)) = (program("ffmpeg"), program("ffprobe")) else {
+        eprintln!("skipped: ffmpeg or ffprobe is not installed (scripts/test.sh installs ffmpeg)");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (ivf, ogg) = (dir.path().join("src.ivf"), dir.path().join("src.ogg"));
+    let make = |args: &[&str]| {
+        let out = std::process::Command::new(&ffmpeg)
+            .args(["-hide_banner", "-loglevel", "error", "-y"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let ivf_s = ivf.to_str().unwrap();
+    let ogg_s = ogg.to_str().unwrap();
+    make(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc=size=320x240:rate=30",
+        "-t",
+        "3",
+        "-c:v",
+        "libvpx",
+        "-b:v",
+        "300k",
+        "-g",
+        "15",
+        "-auto-alt-ref",
+        "0",
+        ivf_s,
+    ]);
+    make(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=440:sample_rate=48000",
+        "-t",
+        "3",
+        "-c:a",
+        "libopus",
+        "-b:a",
+        "32k",
+        "-frame_duration",
+        "20",
+        ogg_s,
+    ]);
+    let media = std::sync::Arc::new(SynthMedia::from_files(&ivf, &ogg).unwrap());
+    let cfg = web::live::LiveConfig {
+        recordings_dir: dir.path().join("rec"),
+        ..Default::default()
+    };
+    let (live, mut events) = web::live::Live::start(cfg).unwrap();
+    let room = web::live::RoomSpec {
+        room_id: uuid::Uuid::now_v7(),
+        school_id: uuid::Uuid::now_v7(),
+        title: "Ghi hình".into(),
+    };
+    let teacher = web::live::Participant {
+        user_id: uuid::Uuid::now_v7(),
+        name: "Cô Mai".into(),
+        role: web::live::Role::Teacher,
+    };
+    let guard = Duration::from_secs(20);
+    let mut t = SynthClient::join_with_media(
+        &live,
+        room,
+        teacher.clone(),
+        SynthOptions::teacher(),
+        Some(media),
+    )
+    .await
+    .unwrap();
+    let connected = t.until(|e| matches!(e, SynthEvent::Connected).then_some(()));
+    tokio::time::timeout(guard, connected)
+        .await
+        .unwrap()
+        .unwrap();
+    t.send(ClientMsg::Record { on: true }).await;
+    let on = t.until(|e| {
+        matches!(e, SynthEvent::Server(m) if matches!(**m, ServerMsg::Recording { on: true }))
+            .then_some(())
+    });
+    tokio::time::timeout(guard, on).await.unwrap().unwrap();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    t.send(ClientMsg::Record { on: false }).await;
+    let (video, audio) = loop {
+        let e = tokio::time::timeout(guard, events.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        if let web::live::LiveEvent::RecordingFinished { video, audio, .. } = e {
+            break (video.expect("a video file"), audio.expect("an audio file"));
+        }
+    };
+    let out = dir.path().join("lesson.mp4");
+    web::pages::live::FfmpegMuxer::from_path()
+        .mux(Some(&video), Some(&audio), &out)
+        .await
+        .unwrap();
+    let probe = std::process::Command::new(&ffprobe)
+        .args([
+            "-v",
+            "error",
+            "-show_entries",
+            "stream=codec_type,codec_name:format=duration",
+        ])
+        .args(["-of", "json"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        probe.status.success(),
+        "{}",
+        String::from_utf8_lossy(&probe.stderr)
+    );
+    let j: serde_json::Value = serde_json::from_slice(&probe.stdout).unwrap();
+    let streams: Vec<(String, String)> = j["streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["codec_type"].as_str().unwrap_or("").to_owned(),
+                s["codec_name"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect();
+    assert!(streams.contains(&("video".into(), "h264".into())), "{j}");
+    assert!(streams.contains(&("audio".into(), "aac".into())), "{j}");
+    let duration: f64 = j["format"]["duration"].as_str().unwrap().parse().unwrap();
+    assert!(
+        (2.0..=5.0).contains(&duration),
+        "duration {duration} s: {j}"
+    );
+}
+
+/// A small PDF of `pages` pages (A4 landscape, one big number on each), with a correct xref.
+fn slides_pdf(pages: usize) -> Vec<u8> {
+    let mut objs: Vec<String> = vec![
+        "<< /Type /Catalog /Pages 2 0 R >>".into(),
+        format!(
+            "<< /Type /Pages /Kids [{}] /Count {pages} >>",
+            (0..pages)
+                .map(|i| format!("{} 0 R", 4 + 2 * i))
+                .collect::<Vec<_>>()
+                .join(" ")
+        ),
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".into(),
+    ];
+    for i in 0..pages {
+        objs.push(format!(
+            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 842 595] /Resources << /Font << /F1 3 0 R >> >> /Contents {} 0 R >>",
+            5 + 2 * i
+        ));
+        let text = format!("BT /F1 120 Tf 300 250 Td (Trang {}) Tj ET", i + 1);
+        objs.push(format!(
+            "<< /Length {} >>\nstream\n{text}\nendstream",
+            text.len()
+        ));
+    }
+    let mut out = b"%PDF-1.4\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, o) in objs.iter().enumerate() {
+        offsets.push(out.len());
+        out.extend_from_slice(format!("{} 0 obj\n{o}\nendobj\n", i + 1).as_bytes());
+    }
+    let xref = out.len();
+    out.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f \n", objs.len() + 1).as_bytes());
+    for o in offsets {
+        out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
+    }
+    out.extend_from_slice(
+        format!(
+            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+            objs.len() + 1
+        )
+        .as_bytes(),
+    );
+    out
+}
+
+/// Width of a PNG from its IHDR.
+fn png_width(b: &[u8]) -> u32 {
+    assert_eq!(&b[..8], b"\x89PNG\r\n\x1a\n");
+    u32::from_be_bytes(b[16..20].try_into().unwrap())
+}
+
+#[tokio::test]
+async fn slides_are_a_pdf_of_the_teacher_rendered_to_pages_for_the_room() {
+    if web::pages::live::slides::pdftoppm().is_none() {
+        eprintln!("skipped: pdftoppm is not installed (scripts/test.sh installs poppler-utils)");
+        return;
+    }
+    let app = TestApp::spawn().await;
+    let st = toan_6a1(&app.db).await;
+    let open = session_in(&app.db, &st, 0, false).await;
+    let gv = app.login("gv.toan").await;
+    let hs = app.login("hs.demo").await;
+    let url = app.url(&format!("/live/{open}/slides"));
+    let post = |c: &reqwest::Client, body: Vec<u8>| {
+        c.post(&url)
+            .header("content-type", "application/pdf")
+            .body(body)
+            .send()
+    };
+    // Not a PDF, too big, not the teacher: refused, nothing stored.
+    let r = post(&gv, png()).await.unwrap();
+    assert_eq!(r.status(), 400);
+    let j: serde_json::Value = r.json().await.unwrap();
+    assert!(j["message"].as_str().unwrap().contains("PDF"), "{j}");
+    let mut big = slides_pdf(1);
+    big.resize(web::pages::live::slides::MAX_SLIDES_BYTES + 10, b' ');
+    assert_eq!(post(&gv, big).await.unwrap().status(), 413);
+    assert_eq!(post(&hs, slides_pdf(2)).await.unwrap().status(), 403);
+    let broken = b"%PDF-1.4\nnothing here\n%%EOF\n".to_vec();
+    let r = post(&gv, broken).await.unwrap();
+    assert_eq!(r.status(), 400);
+    let j: serde_json::Value = r.json().await.unwrap();
+    assert!(j["message"].as_str().unwrap().contains("trang"), "{j}");
+
+    let r = post(&gv, slides_pdf(3)).await.unwrap();
+    assert_eq!(r.status(), 200);
+    let j: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(j["pages"], 3, "{j}");
+    let deck = j["deck"].as_str().unwrap().to_owned();
+    // The room page knows where slides live.
+    let page = app
+        .get(&gv, &format!("/live/{open}/room"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains(&format!("data-slides-url=\"/live/{open}/slides\"")));
+    // A student of the class sees the pages, in two sizes.
+    let img = app.get(&hs, &format!("/live/{open}/slides/{deck}/2")).await;
+    assert_eq!(img.status(), 200);
+    assert_eq!(img.headers()["content-type"], "image/png");
+    let full = img.bytes().await.unwrap();
+    assert_eq!(png_width(&full), web::pages::live::slides::SLIDE_WIDTH);
+    let small = app
+        .get(&hs, &format!("/live/{open}/slides/{deck}/2?s=1"))
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(
+        png_width(&small),
+        web::pages::live::slides::SLIDE_WIDTH_SMALL
+    );
+    assert!(small.len() < full.len());
+    for missing in ["4", "0", "x"] {
+        let r = app
+            .get(&hs, &format!("/live/{open}/slides/{deck}/{missing}"))
+            .await;
+        assert_eq!(r.status(), 404, "page {missing}");
+    }
+    let other = domain::new_id();
+    assert_eq!(
+        app.get(&hs, &format!("/live/{open}/slides/{other}/1"))
+            .await
+            .status(),
+        404
+    );
+    // Someone outside the class does not.
+    let out = app.login(&outsider(&app).await).await;
+    assert_eq!(
+        app.get(&out, &format!("/live/{open}/slides/{deck}/1"))
+            .await
+            .status(),
+        403
+    );
+    // The upload is in the audit trail.
+    let audit = app.db.audit_of_school(st.school.id, 20).await.unwrap();
+    assert!(
+        audit
+            .iter()
+            .any(|a| a.action == "live.slides" && a.detail.starts_with("3 trang"))
+    );
 }

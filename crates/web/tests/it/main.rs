@@ -4,8 +4,10 @@
 mod access;
 mod accounts;
 mod api;
+mod attendance;
 mod banks;
 mod exams;
+mod exchange;
 mod family;
 mod gradebook;
 mod harness;
@@ -13,6 +15,7 @@ mod learning;
 mod live;
 mod notify;
 mod oversight;
+mod pdf;
 mod roster;
 mod self_assessment;
 mod surveys;

@@ -73,3 +73,26 @@ async fn officers_see_the_coverage_of_the_schools_below_them() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_grouped_dashboard_figures_equal_the_per_school_ones() {
+    let app = TestApp::spawn().await;
+    app.login("gv.toan").await;
+    app.login("hs.demo").await;
+    let all = app.db.coverage_within("/").await.unwrap();
+    let schools = app.db.schools_within("/").await.unwrap();
+    assert!(schools.len() > 3);
+    for s in &schools {
+        let one = app.db.coverage(s.id).await.unwrap();
+        assert_eq!(
+            all.get(&s.id).cloned().unwrap_or_default(),
+            one,
+            "{}",
+            s.code
+        );
+    }
+    assert!(
+        all.values()
+            .any(|c| c.students_active_30 > 0 && c.materials > 0)
+    );
+}

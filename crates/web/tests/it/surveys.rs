@@ -142,7 +142,7 @@ fn rows_of(bytes: &[u8]) -> Vec<Vec<String>> {
 }
 
 /// A commune officer of the other commune (Hoa Lư), which the demo does not have.
-async fn hoa_lu_officer(app: &TestApp) -> reqwest::Client {
+pub(crate) async fn hoa_lu_officer(app: &TestApp) -> reqwest::Client {
     let hash = web::auth::hash_password(PASSWORD.into()).await.unwrap();
     let user = app
         .db
@@ -834,4 +834,122 @@ async fn the_demo_has_an_open_device_survey_with_one_answer() {
     let (_, page) = text(&app, &so, &format!("/surveys/{id}")).await;
     assert!(page.contains("data-count=\"submitted\">1<"));
     assert_eq!(total_of(&page, "poor"), 3);
+}
+
+#[tokio::test]
+async fn the_issuer_moves_the_deadline_closes_early_and_reopens() {
+    let app = TestApp::spawn().await;
+    let province = unit_id(&app, "37").await;
+    let thcs = app.school_id("37THCSGV").await;
+    let so = app.login("so.chuyenvien").await;
+    let id = issue(
+        &app,
+        &so,
+        &province,
+        "infrastructure",
+        "Hạ tầng quý III",
+        &[],
+    )
+    .await;
+    let ht = app.login("ht.thcs").await;
+    let (code, _) = post_answer(&app, &ht, &thcs, &id, "draft", INFRA_ANSWER).await;
+    assert_eq!(code, 303);
+    let before = app.db.survey(id.parse().unwrap()).await.unwrap();
+
+    // A new deadline, a stricter late policy and new instructions; the school is told.
+    let later = deadline_in_days(10);
+    let r = so
+        .post(app.url(&format!("/surveys/{id}/edit")))
+        .form(&[
+            ("deadline", later.as_str()),
+            ("late", "refuse"),
+            ("instructions", "Báo cáo cả phòng máy của điểm trường lẻ."),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
+    let after = app.db.survey(id.parse().unwrap()).await.unwrap();
+    assert!(after.deadline_at > before.deadline_at + 2 * 86_400_000);
+    assert_eq!(after.late_policy, LatePolicy::Refuse);
+    assert_eq!(
+        after.instructions,
+        "Báo cáo cả phòng máy của điểm trường lẻ."
+    );
+    assert!(
+        notices(&app, "ht.thcs")
+            .await
+            .iter()
+            .any(|t| t == "Hạn nộp mới: Hạ tầng quý III"),
+        "the principal is told the new deadline"
+    );
+    let (_, results) = text(&app, &so, &format!("/surveys/{id}")).await;
+    assert!(results.contains("data-survey-edit") && results.contains("data-action=\"close\""));
+
+    // A deadline in the past, or an unknown policy, changes nothing.
+    for (deadline, late, said) in [
+        (deadline_in_days(-1), "accept", "đã qua"),
+        (later.clone(), "sometimes", "không hợp lệ"),
+    ] {
+        let r = so
+            .post(app.url(&format!("/surveys/{id}/edit")))
+            .form(&[("deadline", deadline.as_str()), ("late", late)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400);
+        assert!(r.text().await.unwrap().contains(said));
+    }
+    let unchanged = app.db.survey(id.parse().unwrap()).await.unwrap();
+    assert_eq!(unchanged.deadline_at, after.deadline_at);
+    assert_eq!(unchanged.late_policy, LatePolicy::Refuse);
+
+    // Only the issuer: not a commune below it, not the school.
+    let xa = app.login("xa.canbo").await;
+    for c in [&xa, &ht] {
+        for action in ["edit", "close", "reopen"] {
+            let r = c
+                .post(app.url(&format!("/surveys/{id}/{action}")))
+                .form(&[("deadline", later.as_str()), ("late", "accept")])
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 403, "{action}");
+        }
+    }
+
+    // Closed early: nothing more is saved or submitted, with a clear message.
+    let r = so
+        .post(app.url(&format!("/surveys/{id}/close")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let (_, form) = text(&app, &ht, &format!("/schools/{thcs}/surveys/{id}")).await;
+    assert!(form.contains("data-closed=\"early\"") && !form.contains("data-survey-form"));
+    for action in ["submit", "draft"] {
+        let (code, body) = post_answer(&app, &ht, &thcs, &id, action, INFRA_ANSWER).await;
+        assert_eq!(code, 409, "{action}");
+        assert!(body.contains("đã đóng khảo sát này"), "{body}");
+    }
+    assert_eq!(status_of(&app, &id, "37THCSGV").await, Status::Draft);
+    let r = so
+        .post(app.url(&format!("/surveys/{id}/close")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 409, "already closed");
+    let (_, results) = text(&app, &so, &format!("/surveys/{id}")).await;
+    assert!(results.contains("data-survey-closed") && results.contains("data-action=\"reopen\""));
+
+    // Reopened: the school submits.
+    let r = so
+        .post(app.url(&format!("/surveys/{id}/reopen")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let (code, body) = post_answer(&app, &ht, &thcs, &id, "submit", INFRA_ANSWER).await;
+    assert_eq!(code, 303, "{body}");
+    assert_eq!(status_of(&app, &id, "37THCSGV").await, Status::Submitted);
 }

@@ -1,0 +1,524 @@
+//! What a school sends to the sector database (CSDL ngành): its current year's classes, its
+//! students with their identifiers, and each student's term and year results per subject,
+//! computed from the gradebook by the rules of Circulars 22 and 27 ([`domain::grades`]).
+//!
+//! Keys: the school by its mã trường (`schools.code`), the student by the mã định danh the sector
+//! database uses for learners, the 12-digit số định danh cá nhân (`students.personal_id`, linked
+//! to the national population database), with the mã học sinh (`students.code`) beside it. The
+//! roster import leaves the personal id empty when the file has none, so a missing one is
+//! normal data, reported row by row ([`Problem`]) rather than dropped in silence.
+//!
+//! One school is read in five queries; a unit's export walks its schools one by one, so the
+//! memory held is one school's rows plus what has been written.
+
+use crate::org::{School, Unit};
+use crate::{Db, DbResult, get_i64, get_id, get_opt_str, get_str};
+use domain::Id;
+use domain::grades::{
+    GradeScheme, PrimaryLevel, Rating, Score, TermRatings, TermScores, comment_term_result,
+    comment_year_result, is_comment_graded, required_regular, term_average, year_average,
+};
+use domain::people::{Gender, StudentStatus};
+use std::collections::{BTreeMap, HashMap};
+
+/// A class of the current year.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExClass {
+    /// Name ("6A1").
+    pub name: String,
+    /// Grade.
+    pub grade: i64,
+    /// Homeroom teacher's name, or empty.
+    pub homeroom: String,
+    /// Students enrolled.
+    pub size: i64,
+}
+
+/// A student of a current year's class.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExStudent {
+    /// Record id.
+    pub id: Id,
+    /// Mã học sinh.
+    pub code: String,
+    /// Mã định danh (số định danh cá nhân), if known.
+    pub personal_id: Option<String>,
+    /// Full name.
+    pub full_name: String,
+    /// Date of birth, `dd/mm/yyyy`.
+    pub birth_date: String,
+    /// Gender.
+    pub gender: Gender,
+    /// Ethnicity.
+    pub ethnicity: String,
+    /// Status.
+    pub status: StudentStatus,
+    /// Class name.
+    pub class_name: String,
+    /// Grade.
+    pub grade: i64,
+}
+
+/// How a subject is assessed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheme {
+    /// Circular 22, scored (ĐTBmhk, ĐTBmcn).
+    Scored,
+    /// Circular 22, comment-graded (Đạt / Chưa đạt).
+    Comment,
+    /// Circular 27 (primary: Hoàn thành tốt / Hoàn thành / Chưa hoàn thành).
+    Primary,
+}
+
+impl Scheme {
+    /// The scheme of a subject in a grade (the gradebook's rule).
+    pub fn of(grade: i64, subject_code: &str, subject_name: &str) -> Self {
+        let g = u8::try_from(grade).unwrap_or(0);
+        match GradeScheme::for_grade(g) {
+            Some(GradeScheme::Circular27) => Self::Primary,
+            _ if is_comment_graded(subject_code) || is_comment_graded(subject_name) => {
+                Self::Comment
+            }
+            _ => Self::Scored,
+        }
+    }
+
+    /// Vietnamese label, for the file.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Scored => "Điểm số (TT22)",
+            Self::Comment => "Nhận xét (TT22)",
+            Self::Primary => "Mức đạt được (TT27)",
+        }
+    }
+}
+
+/// One student's results in one subject; empty where the gradebook cannot compute them yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExResult {
+    /// Student record.
+    pub student_id: Id,
+    /// Subject code.
+    pub subject_code: String,
+    /// Subject name.
+    pub subject_name: String,
+    /// How it is assessed.
+    pub scheme: Scheme,
+    /// Term I result (`7,5`, `Đạt`, `Hoàn thành tốt`), or empty.
+    pub term_i: String,
+    /// Term II result, or empty.
+    pub term_ii: String,
+    /// Year result, or empty.
+    pub year: String,
+}
+
+/// Something to fix before the upload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// The school.
+    pub school_code: String,
+    /// Its name.
+    pub school_name: String,
+    /// What (a student's name, or the school).
+    pub subject: String,
+    /// The class, if any.
+    pub class_name: String,
+    /// What is missing, in Vietnamese.
+    pub what: String,
+    /// The student's record, to link to its edit page.
+    pub student_id: Option<Id>,
+}
+
+impl Problem {
+    /// The sentence shown on the page: `Học sinh Nguyễn Văn A (6A1) chưa có mã định danh`.
+    pub fn sentence(&self) -> String {
+        if self.class_name.is_empty() {
+            format!("{}: {}", self.subject, self.what)
+        } else {
+            format!("{} ({}) {}", self.subject, self.class_name, self.what)
+        }
+    }
+}
+
+/// What one school sends.
+#[derive(Debug, Clone)]
+pub struct SchoolExport {
+    /// The school.
+    pub school: School,
+    /// Its managing unit's code.
+    pub unit_code: String,
+    /// Its managing unit's name.
+    pub unit_name: String,
+    /// The current school year's name, if set up.
+    pub year: Option<String>,
+    /// Classes of that year.
+    pub classes: Vec<ExClass>,
+    /// Students of those classes, with or without a mã định danh.
+    pub students: Vec<ExStudent>,
+    /// Results of the students, per subject with at least one grade.
+    pub results: Vec<ExResult>,
+    /// What is missing.
+    pub problems: Vec<Problem>,
+}
+
+/// The text of a missing identifier, as the page and the file say it.
+pub const MISSING_ID: &str = "chưa có mã định danh";
+
+fn stored(
+    cells: &HashMap<(i64, String), Vec<(i64, String)>>,
+    term: i64,
+    kind: &str,
+) -> Vec<String> {
+    let mut v = cells
+        .get(&(term, kind.to_owned()))
+        .cloned()
+        .unwrap_or_default();
+    v.sort();
+    v.into_iter().map(|(_, x)| x).collect()
+}
+
+/// The term result of one student in one subject from its cells (`(term, kind) → [(slot,
+/// value)]`), or none while it cannot be computed: the gradebook's rule.
+fn term_result(
+    scheme: Scheme,
+    periods: i64,
+    cells: &HashMap<(i64, String), Vec<(i64, String)>>,
+    term: i64,
+) -> Option<String> {
+    let one = |kind: &str| stored(cells, term, kind).into_iter().next();
+    match scheme {
+        Scheme::Scored => {
+            let s = |v: Option<String>| v.and_then(|v| Score::parse(&v).ok());
+            let scores = TermScores {
+                regular: stored(cells, term, crate::gradebook::KIND_TX)
+                    .iter()
+                    .filter_map(|v| Score::parse(v).ok())
+                    .collect(),
+                mid_term: s(one(crate::gradebook::KIND_GK)),
+                end_term: s(one(crate::gradebook::KIND_CK)),
+            };
+            term_average(
+                &scores,
+                required_regular(u16::try_from(periods).unwrap_or(0)),
+            )
+            .ok()
+            .map(|a| a.to_string())
+        }
+        Scheme::Comment => {
+            let r = |v: Option<String>| v.and_then(|v| Rating::parse(&v).ok());
+            let ratings = TermRatings {
+                regular: stored(cells, term, crate::gradebook::KIND_TX)
+                    .iter()
+                    .filter_map(|v| Rating::parse(v).ok())
+                    .collect(),
+                mid_term: r(one(crate::gradebook::KIND_GK)),
+                end_term: r(one(crate::gradebook::KIND_CK)),
+            };
+            comment_term_result(&ratings)
+                .ok()
+                .map(|r| r.label().to_owned())
+        }
+        Scheme::Primary => one(crate::gradebook::KIND_MCK)
+            .and_then(|v| PrimaryLevel::parse(&v).ok())
+            .map(|l| l.label().to_owned()),
+    }
+}
+
+/// Term I, term II and year results of one student in one subject.
+pub fn subject_results(
+    scheme: Scheme,
+    periods: i64,
+    cells: &HashMap<(i64, String), Vec<(i64, String)>>,
+) -> (String, String, String) {
+    let t1 = term_result(scheme, periods, cells, 1);
+    let t2 = term_result(scheme, periods, cells, 2);
+    let year = match scheme {
+        Scheme::Scored => {
+            let s = |r: &Option<String>| r.as_deref().and_then(|v| Score::parse(v).ok());
+            year_average(s(&t1), s(&t2)).ok().map(|a| a.to_string())
+        }
+        Scheme::Comment => {
+            let rating = t2.as_deref().map(|v| {
+                if v == Rating::Pass.label() {
+                    Rating::Pass
+                } else {
+                    Rating::Fail
+                }
+            });
+            comment_year_result(rating)
+                .ok()
+                .map(|r| r.label().to_owned())
+        }
+        Scheme::Primary => t2.clone(),
+    };
+    (
+        t1.unwrap_or_default(),
+        t2.unwrap_or_default(),
+        year.unwrap_or_default(),
+    )
+}
+
+fn vn_date(iso: &str) -> String {
+    match iso.split('-').collect::<Vec<_>>().as_slice() {
+        [y, m, d] => format!("{d}/{m}/{y}"),
+        _ => iso.to_owned(),
+    }
+}
+
+impl Db {
+    /// Everything one school sends for its current year.
+    pub async fn school_export(&self, school: &School, unit: &Unit) -> DbResult<SchoolExport> {
+        let sid = school.id.to_string();
+        let year = sqlx::query(
+            "SELECT id, name FROM school_years WHERE school_id = $1 AND is_current = 1",
+        )
+        .bind(&sid)
+        .fetch_optional(self.pool())
+        .await?;
+        let mut out = SchoolExport {
+            school: school.clone(),
+            unit_code: unit.code.clone(),
+            unit_name: unit.name.clone(),
+            year: None,
+            classes: Vec::new(),
+            students: Vec::new(),
+            results: Vec::new(),
+            problems: Vec::new(),
+        };
+        let problem = |subject: String, class_name: String, what: &str, student| Problem {
+            school_code: school.code.clone(),
+            school_name: school.name.clone(),
+            subject,
+            class_name,
+            what: what.to_owned(),
+            student_id: student,
+        };
+        let Some(year) = year else {
+            out.problems.push(problem(
+                format!("Trường {}", school.name),
+                String::new(),
+                "chưa thiết lập năm học hiện tại: chưa có lớp, học sinh và kết quả để gửi",
+                None,
+            ));
+            return Ok(out);
+        };
+        let year_id = get_str(&year, "id")?;
+        out.year = Some(get_str(&year, "name")?);
+
+        for r in sqlx::query(
+            "SELECT c.name, c.grade, COALESCE(st.full_name, '') AS homeroom, \
+             (SELECT COUNT(*) FROM enrollments e WHERE e.class_id = c.id) AS size \
+             FROM classes c LEFT JOIN staff st ON st.id = c.homeroom_staff_id \
+             WHERE c.school_id = $1 AND c.year_id = $2 ORDER BY c.grade, c.name",
+        )
+        .bind(&sid)
+        .bind(&year_id)
+        .fetch_all(self.pool())
+        .await?
+        {
+            out.classes.push(ExClass {
+                name: get_str(&r, "name")?,
+                grade: get_i64(&r, "grade")?,
+                homeroom: get_str(&r, "homeroom")?,
+                size: get_i64(&r, "size")?,
+            });
+        }
+
+        for r in sqlx::query(
+            "SELECT s.id, s.code, s.personal_id, s.full_name, s.birth_date, s.gender, s.ethnicity, \
+             s.status, c.name AS class_name, c.grade FROM enrollments e \
+             JOIN students s ON s.id = e.student_id JOIN classes c ON c.id = e.class_id \
+             WHERE e.school_id = $1 AND e.year_id = $2 ORDER BY c.grade, c.name, s.name_folded, s.code",
+        )
+        .bind(&sid)
+        .bind(&year_id)
+        .fetch_all(self.pool())
+        .await?
+        {
+            let personal_id = get_opt_str(&r, "personal_id")?.filter(|p| !p.trim().is_empty());
+            let st = ExStudent {
+                id: get_id(&r, "id")?,
+                code: get_str(&r, "code")?,
+                personal_id,
+                full_name: get_str(&r, "full_name")?,
+                birth_date: vn_date(&get_str(&r, "birth_date")?),
+                gender: crate::get_code(&r, "gender")?,
+                ethnicity: get_str(&r, "ethnicity")?,
+                status: crate::get_code(&r, "status")?,
+                class_name: get_str(&r, "class_name")?,
+                grade: get_i64(&r, "grade")?,
+            };
+            if st.personal_id.is_none() {
+                out.problems.push(problem(
+                    format!("Học sinh {}", st.full_name),
+                    st.class_name.clone(),
+                    MISSING_ID,
+                    Some(st.id),
+                ));
+            }
+            out.students.push(st);
+        }
+
+        // Courses of the year: subject and periods, to choose the rule.
+        struct CourseMeta {
+            code: String,
+            name: String,
+            periods: i64,
+            scheme: Scheme,
+        }
+        let mut courses: HashMap<Id, CourseMeta> = HashMap::new();
+        for r in sqlx::query(
+            "SELECT co.id, su.code, su.name, su.periods_per_year, cl.grade FROM courses co \
+             JOIN subjects su ON su.id = co.subject_id JOIN classes cl ON cl.id = co.class_id \
+             WHERE co.school_id = $1 AND co.year_id = $2",
+        )
+        .bind(&sid)
+        .bind(&year_id)
+        .fetch_all(self.pool())
+        .await?
+        {
+            let code = get_str(&r, "code")?;
+            let name = get_str(&r, "name")?;
+            let scheme = Scheme::of(get_i64(&r, "grade")?, &code, &name);
+            courses.insert(
+                get_id(&r, "id")?,
+                CourseMeta {
+                    code,
+                    name,
+                    periods: get_i64(&r, "periods_per_year")?,
+                    scheme,
+                },
+            );
+        }
+        // (student, course) → (term, kind) → [(slot, value)]
+        type Cells = HashMap<(i64, String), Vec<(i64, String)>>;
+        let mut cells: BTreeMap<(Id, Id), Cells> = BTreeMap::new();
+        for r in sqlx::query(
+            "SELECT g.course_id, g.student_id, g.term, g.kind, g.slot, g.value FROM grade_entries g \
+             JOIN courses co ON co.id = g.course_id WHERE g.school_id = $1 AND co.year_id = $2",
+        )
+        .bind(&sid)
+        .bind(&year_id)
+        .fetch_all(self.pool())
+        .await?
+        {
+            cells
+                .entry((get_id(&r, "student_id")?, get_id(&r, "course_id")?))
+                .or_default()
+                .entry((get_i64(&r, "term")?, get_str(&r, "kind")?))
+                .or_default()
+                .push((get_i64(&r, "slot")?, get_str(&r, "value")?));
+        }
+        let order: HashMap<Id, usize> = out
+            .students
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.id, i))
+            .collect();
+        for ((student, course), c) in &cells {
+            let (Some(meta), true) = (courses.get(course), order.contains_key(student)) else {
+                continue;
+            };
+            let (term_i, term_ii, year) = subject_results(meta.scheme, meta.periods, c);
+            out.results.push(ExResult {
+                student_id: *student,
+                subject_code: meta.code.clone(),
+                subject_name: meta.name.clone(),
+                scheme: meta.scheme,
+                term_i,
+                term_ii,
+                year,
+            });
+        }
+        out.results.sort_by(|a, b| {
+            order[&a.student_id]
+                .cmp(&order[&b.student_id])
+                .then_with(|| a.subject_code.cmp(&b.subject_code))
+        });
+        Ok(out)
+    }
+
+    /// The unit that manages each school of a subtree, by unit id.
+    pub async fn units_by_id(&self) -> DbResult<HashMap<Id, Unit>> {
+        Ok(self.units().await?.into_iter().map(|u| (u.id, u)).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cells(v: &[(i64, &str, i64, &str)]) -> HashMap<(i64, String), Vec<(i64, String)>> {
+        let mut m: HashMap<(i64, String), Vec<(i64, String)>> = HashMap::new();
+        for (term, kind, slot, value) in v {
+            m.entry((*term, (*kind).to_owned()))
+                .or_default()
+                .push((*slot, (*value).to_owned()));
+        }
+        m
+    }
+
+    #[test]
+    fn scored_subject_term_and_year_averages() {
+        // 70 periods a year: 3 regular scores required.
+        let c = cells(&[
+            (1, "TX", 1, "8"),
+            (1, "TX", 2, "7"),
+            (1, "TX", 3, "9"),
+            (1, "GK", 1, "6"),
+            (1, "CK", 1, "7"),
+            (2, "TX", 1, "8"),
+            (2, "TX", 2, "8"),
+            (2, "TX", 3, "8"),
+            (2, "GK", 1, "8"),
+            (2, "CK", 1, "8"),
+        ]);
+        // (8+7+9 + 2·6 + 3·7) / 8 = 57/8 = 7.125 → 7,1; term II 8,0; year (7,1 + 16) / 3 = 7,7.
+        assert_eq!(
+            subject_results(Scheme::Scored, 70, &c),
+            ("7,1".into(), "8,0".into(), "7,7".into())
+        );
+    }
+
+    #[test]
+    fn incomplete_terms_leave_the_cells_empty() {
+        let c = cells(&[(1, "TX", 1, "8"), (1, "GK", 1, "6")]);
+        assert_eq!(
+            subject_results(Scheme::Scored, 70, &c),
+            (String::new(), String::new(), String::new())
+        );
+    }
+
+    #[test]
+    fn comment_and_primary_subjects() {
+        let c = cells(&[
+            (2, "TX", 1, "Đ"),
+            (2, "TX", 2, "Đ"),
+            (2, "GK", 1, "Đ"),
+            (2, "CK", 1, "Đ"),
+        ]);
+        let (t1, t2, y) = subject_results(Scheme::Comment, 35, &c);
+        assert_eq!((t1.as_str(), t2.as_str(), y.as_str()), ("", "Đạt", "Đạt"));
+        let p = cells(&[(1, "MCK", 1, "T")]);
+        assert_eq!(subject_results(Scheme::Primary, 0, &p).0, "Hoàn thành tốt");
+        assert_eq!(Scheme::of(3, "TOAN", "Toán"), Scheme::Primary);
+        assert_eq!(Scheme::of(7, "GDTC", "Giáo dục thể chất"), Scheme::Comment);
+        assert_eq!(Scheme::of(7, "TOAN", "Toán"), Scheme::Scored);
+    }
+
+    #[test]
+    fn a_problem_reads_as_a_sentence() {
+        let p = Problem {
+            school_code: "X".into(),
+            school_name: "Y".into(),
+            subject: "Học sinh Nguyễn Văn A".into(),
+            class_name: "6A1".into(),
+            what: MISSING_ID.into(),
+            student_id: None,
+        };
+        assert_eq!(
+            p.sentence(),
+            "Học sinh Nguyễn Văn A (6A1) chưa có mã định danh"
+        );
+    }
+}

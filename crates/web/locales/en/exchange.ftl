@@ -1,0 +1,17 @@
+exchange-title = Data exchange with the sector database
+exchange-link = Export for the sector database
+exchange-intro = Download the schools, classes, students and results of the current school year, keyed by school code and learner identifier, to update the sector database.
+exchange-layout = File layout
+exchange-schools = Schools
+exchange-classes = Classes
+exchange-students-ready = Students with an identifier
+exchange-results = Subject result rows
+exchange-all-ready = Every student has an identifier: the file is ready to upload.
+exchange-problems = To complete before uploading
+exchange-problems-hint = The rows below are left out of the upload tables; the Excel file lists them all on the CanBoSung sheet. Add the personal identification number in the student's record, then download again.
+exchange-more = More, see the CanBoSung sheet of the Excel file:
+exchange-download = Download
+exchange-xlsx = Download Excel (all tables)
+exchange-sheet = sheet
+exchange-audit = The file holds students' personal data: every download is audited. Send it to the sector database only.
+coverage-figures-at = Figures as of

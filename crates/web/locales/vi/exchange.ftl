@@ -1,0 +1,17 @@
+exchange-title = Trao đổi dữ liệu với CSDL ngành
+exchange-link = Xuất dữ liệu cho CSDL ngành
+exchange-intro = Tải danh sách trường, lớp, học sinh và kết quả học tập năm học hiện tại, theo mã trường và mã định danh, để cập nhật lên cơ sở dữ liệu ngành.
+exchange-layout = Cấu trúc tệp
+exchange-schools = Trường
+exchange-classes = Lớp
+exchange-students-ready = Học sinh có mã định danh
+exchange-results = Dòng kết quả môn học
+exchange-all-ready = Mọi học sinh đều có mã định danh: tệp sẵn sàng để cập nhật.
+exchange-problems = Cần bổ sung trước khi cập nhật
+exchange-problems-hint = Các dòng dưới đây không được đưa vào bảng cập nhật; tệp Excel liệt kê đủ ở trang CanBoSung. Bổ sung số định danh cá nhân trong hồ sơ học sinh rồi tải lại.
+exchange-more = Còn nữa, xem trang CanBoSung trong tệp Excel:
+exchange-download = Tải tệp
+exchange-xlsx = Tải Excel (mọi bảng)
+exchange-sheet = trang
+exchange-audit = Tệp có dữ liệu cá nhân của học sinh: mỗi lần tải được ghi nhật ký. Chỉ gửi lên CSDL ngành, không chia sẻ nơi khác.
+coverage-figures-at = Số liệu lúc
