@@ -275,9 +275,9 @@ describe('exam journey', { timeout: 420_000 }, () => {
       assert.match(first[1], /^\d+,\d\d$/);
       assert.match(first[2], /^-?\d+,\d\d$/);
       assert.equal(await page.locator('figure.histogram svg').count(), 1);
+      await screenshot(page, 'exam-journey-analysis');
       await assertHealthy(page);
       await assertNoHorizontalScroll(page);
-      await screenshot(page, 'exam-journey-analysis');
     } finally {
       await context.close();
     }

@@ -322,7 +322,10 @@ pub struct AnswerSave {
     pub grace_ms: i64,
 }
 
-type SaveJob = (AnswerSave, tokio::sync::oneshot::Sender<DbResult<SaveOutcome>>);
+type SaveJob = (
+    AnswerSave,
+    tokio::sync::oneshot::Sender<DbResult<SaveOutcome>>,
+);
 
 /// The answer writer of a [`Db`]: saves arriving while earlier ones are being written are
 /// taken together into the next statement ("group commit"), so a storm of saves costs a few
@@ -481,7 +484,10 @@ async fn write_saves(pool: &sqlx::AnyPool, saves: &[AnswerSave]) -> DbResult<Vec
             out[i] = Some(why_not_saved(pool, s).await?);
         }
     }
-    Ok(out.into_iter().map(|o| o.unwrap_or(SaveOutcome::Closed)).collect())
+    Ok(out
+        .into_iter()
+        .map(|o| o.unwrap_or(SaveOutcome::Closed))
+        .collect())
 }
 
 async fn why_not_saved(pool: &sqlx::AnyPool, s: &AnswerSave) -> DbResult<SaveOutcome> {
@@ -496,7 +502,10 @@ async fn why_not_saved(pool: &sqlx::AnyPool, s: &AnswerSave) -> DbResult<SaveOut
     .fetch_optional(pool)
     .await?
     .ok_or(DbError::NotFound)?;
-    match (get_opt_str(&row, "session_user")?, opt_i64(&row, "expires_at")?) {
+    match (
+        get_opt_str(&row, "session_user")?,
+        opt_i64(&row, "expires_at")?,
+    ) {
         (Some(_), Some(exp)) if exp > s.now => {}
         _ => return Ok(SaveOutcome::NoSession),
     }
@@ -1046,8 +1055,13 @@ impl Db {
         .bind(now)
         .fetch_optional(self.pool())
         .await?;
-        row.map(|r| Ok((get_id(&r, "user_id")?, get_i64(&r, "must_change_password")? != 0)))
-            .transpose()
+        row.map(|r| {
+            Ok((
+                get_id(&r, "user_id")?,
+                get_i64(&r, "must_change_password")? != 0,
+            ))
+        })
+        .transpose()
     }
 
     /// The synchronised start in ONE statement: starts this user's latest attempt of the exam

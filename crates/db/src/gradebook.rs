@@ -404,14 +404,14 @@ impl Db {
         );
         let link = format!("/courses/{}/gradebook?term={term}", course.id);
         for (student, lines) in &per_student {
-            let user: Option<String> = sqlx::query_scalar::<_, Option<String>>(
-                "SELECT user_id FROM students WHERE id = $1 AND school_id = $2",
+            let row: Option<(Option<String>, String)> = sqlx::query_as(
+                "SELECT user_id, full_name FROM students WHERE id = $1 AND school_id = $2",
             )
             .bind(student.to_string())
             .bind(course.school_id.to_string())
             .fetch_optional(&mut *tx)
-            .await?
-            .flatten();
+            .await?;
+            let (user, child_name) = row.unwrap_or_default();
             if let Some(u) = user {
                 notify_all(
                     &mut tx,
@@ -433,7 +433,8 @@ impl Db {
                 &parents,
                 Some(course.school_id),
                 "grade",
-                &title,
+                // A parent may follow several children: the notice says whose grades changed.
+                &format!("{title} ({child_name})"),
                 &lines.join("; "),
                 &format!("/schools/{}/students/{student}", course.school_id),
             )

@@ -263,7 +263,12 @@ pub fn analyse_sparse(rows: &[Vec<Option<Cell>>], items: &[ItemInfo]) -> Result<
                 i + 1
             )));
         }
-        let cell = |s: usize| rows[s][i].unwrap_or(Cell { score: 0.0, choice: None });
+        let cell = |s: usize| {
+            rows[s][i].unwrap_or(Cell {
+                score: 0.0,
+                choice: None,
+            })
+        };
         let x: Vec<f64> = got.iter().map(|s| cell(*s).score).collect();
         let p = mean(&x);
         if got.len() == n {
@@ -285,11 +290,7 @@ pub fn analyse_sparse(rows: &[Vec<Option<Cell>>], items: &[ItemInfo]) -> Result<
             (Some(u), Some(l)) => Some(u - l),
             _ => None,
         };
-        let rest: Vec<f64> = got
-            .iter()
-            .zip(&x)
-            .map(|(s, v)| totals[*s] - v)
-            .collect();
+        let rest: Vec<f64> = got.iter().zip(&x).map(|(s, v)| totals[*s] - v).collect();
         let r = correlation(&x, &rest);
         let options: Vec<OptionStats> = (0..info.options)
             .map(|o| {

@@ -181,7 +181,7 @@ pub struct LiveStats {
     pub participants: usize,
     /// Rooms open.
     pub rooms: usize,
-    /// Media frames written to subscribers since the start.
+    /// Media (RTP) packets written to subscribers since the start.
     pub forwarded_frames: u64,
     /// Tracks being sent to subscribers now.
     pub down_tracks: usize,

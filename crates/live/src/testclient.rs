@@ -479,7 +479,7 @@ pub struct BenchReport {
     pub server_cpu_percent: f64,
     /// CPU time of the whole process (the synthetic clients included) during the measurement.
     pub process_cpu: Duration,
-    /// Frames written to subscribers per second.
+    /// RTP packets written to subscribers per second (the SFU forwards packets, not frames).
     pub forwarded_frames_per_sec: f64,
     /// Tracks being sent to subscribers at the end.
     pub down_tracks: usize,

@@ -839,7 +839,7 @@ pub async fn live(students: usize, with_video: usize, seconds: u64) -> Result<()
     })
     .await?;
     println!(
-        "live: students={} down_tracks={} server_cpu_percent={:.1} down_tracks_per_core={:.0} forwarded_frames_per_s={:.0} first_frame_median_ms={} first_frame_max_ms={} students_without_video={}",
+        "live: students={} down_tracks={} server_cpu_percent={:.1} down_tracks_per_core={:.0} forwarded_frames_per_s={:.0} first_frame_median_ms={} first_frame_max_ms={} students_without_video={} rss_per_participant_kib={:.0}",
         r.students,
         r.down_tracks,
         r.server_cpu_percent,
@@ -848,6 +848,7 @@ pub async fn live(students: usize, with_video: usize, seconds: u64) -> Result<()
         r.first_frame_median.as_millis(),
         r.first_frame_max.as_millis(),
         r.students_without_video,
+        r.rss_per_participant_kib,
     );
     Ok(())
 }

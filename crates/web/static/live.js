@@ -687,6 +687,7 @@ if (isTeacher) {
     else if (e.key === "ArrowLeft" || e.key === "PageUp") turn(-1);
   });
   const file = $("#live-slides-file");
+  $("#live-slides-pick").addEventListener("click", () => file.click());
   file.addEventListener("change", async () => {
     const f = file.files[0];
     file.value = "";

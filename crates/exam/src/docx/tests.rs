@@ -857,17 +857,54 @@ fn topic_lines_and_level_tags_become_metadata() {
     use crate::model::CognitiveLevel;
     let body = [
         p(&[rb("Chủ đề 1: Hàm số")]),
-        p(&[rb("Câu 1 (NB)."), r(" Hàm số "), FRAC.to_owned(), r(" xác định khi")]),
-        p(&[ru("A. x ≠ 1"), tab(), r("B. x ≠ 2"), tab(), r("C. x ≠ 0"), tab(), r("D. x ≠ −1")]),
+        p(&[
+            rb("Câu 1 (NB)."),
+            r(" Hàm số "),
+            FRAC.to_owned(),
+            r(" xác định khi"),
+        ]),
+        p(&[
+            ru("A. x ≠ 1"),
+            tab(),
+            r("B. x ≠ 2"),
+            tab(),
+            r("C. x ≠ 0"),
+            tab(),
+            r("D. x ≠ −1"),
+        ]),
         p(&[rb("Câu 2:"), r(" [TH] Đồ thị hàm số bậc nhất là")]),
-        p(&[r("A. đường thẳng"), tab(), r("B. parabol"), tab(), r("C. đường tròn"), tab(), r("D. hypebol")]),
+        p(&[
+            r("A. đường thẳng"),
+            tab(),
+            r("B. parabol"),
+            tab(),
+            r("C. đường tròn"),
+            tab(),
+            r("D. hypebol"),
+        ]),
         p(&[r("Đáp án: A")]),
         p(&[rb("Chương II: Phương trình")]),
-        p(&[rb("Câu 3."), r(" Chương trình: giải "), r("$x+1=2$"), r(".")]),
+        p(&[
+            rb("Câu 3."),
+            r(" Chương trình: giải "),
+            r("$x+1=2$"),
+            r("."),
+        ]),
         p(&[r("Mức độ: Vận dụng")]),
-        p(&[r("A. 1"), tab(), r("B. 2"), tab(), r("C. 3"), tab(), r("D. 4")]),
+        p(&[
+            r("A. 1"),
+            tab(),
+            r("B. 2"),
+            tab(),
+            r("C. 3"),
+            tab(),
+            r("D. 4"),
+        ]),
         p(&[r("Đáp án: A")]),
-        p(&[rb("Câu 4(VDC)"), r(" Câu không có mức độ hợp lệ (XYZ) vẫn đọc được.")]),
+        p(&[
+            rb("Câu 4(VDC)"),
+            r(" Câu không có mức độ hợp lệ (XYZ) vẫn đọc được."),
+        ]),
         p(&[r("Đáp án: 5")]),
     ]
     .concat();
@@ -876,7 +913,13 @@ fn topic_lines_and_level_tags_become_metadata() {
     let meta: Vec<_> = rep
         .questions
         .iter()
-        .map(|q| (q.number, q.question.meta.topic.as_deref(), q.question.meta.level))
+        .map(|q| {
+            (
+                q.number,
+                q.question.meta.topic.as_deref(),
+                q.question.meta.level,
+            )
+        })
         .collect();
     assert_eq!(
         meta,

@@ -1108,10 +1108,7 @@ async fn import_preview(
         duplicates: p.exact_duplicates(),
         invalid: p.invalid(),
         in_review: a.new_status(&bank) == "in_review",
-        math: p
-            .questions
-            .iter()
-            .any(|q| preview_stem(&q.question.stem).1),
+        math: p.questions.iter().any(|q| preview_stem(&q.question.stem).1),
         school: a.school,
         bank,
     })

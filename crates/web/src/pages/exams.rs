@@ -312,7 +312,11 @@ fn is_principal(s: &Session, school_id: Id) -> bool {
 }
 
 /// The exam with its course and the reader's relation to it.
-pub(crate) async fn exam_for(state: &AppState, s: &Session, id: Id) -> WebResult<(ExamRow, Course, Access)> {
+pub(crate) async fn exam_for(
+    state: &AppState,
+    s: &Session,
+    id: Id,
+) -> WebResult<(ExamRow, Course, Access)> {
     ensure_sweeper(state);
     let e = match state.db.exam(id).await {
         Ok(e) => e,
@@ -461,7 +465,10 @@ async fn cached_exam(state: &AppState, id: Id) -> WebResult<(Arc<ExamRow>, Arc<E
 fn forget_exam(id: Id) {
     exams_cache().lock().expect("exams").remove(&id);
     // The save path keeps the exam's address ranges per attempt.
-    heads().lock().expect("heads").retain(|_, h| h.exam_id != id);
+    heads()
+        .lock()
+        .expect("heads")
+        .retain(|_, h| h.exam_id != id);
 }
 
 /// Logs a second session or an address change on an attempt (once per change).
@@ -744,8 +751,48 @@ struct ListPage {
     banks: Vec<db::exams::BankSummary>,
     bank: Option<Id>,
     questions: Vec<BankQ>,
+    /// A listed stem has an equation: the page loads the math style sheet.
+    math: bool,
     opens: String,
     closes: String,
+}
+
+/// A question's stem in one line of a list, as HTML: equations drawn, images as "[hình]",
+/// text cut after about `max` characters (never inside an equation). Says whether it has math.
+fn stem_line(c: &exam::model::Content, max: usize) -> (String, bool) {
+    use exam::model::Segment;
+    let (mut out, mut len, mut math) = (String::new(), 0usize, false);
+    for seg in c.segments() {
+        if len >= max {
+            out.push('…');
+            break;
+        }
+        match seg {
+            Segment::Text(t) => {
+                let t = t.replace(['\n', '\t'], " ");
+                let room = max - len;
+                if t.chars().count() > room {
+                    out.extend(t.chars().take(room));
+                    out.push('…');
+                    break;
+                }
+                len += t.chars().count();
+                out.push_str(&t);
+            }
+            Segment::Math(m) => {
+                math = true;
+                len += m.chars().count().min(20);
+                out.push('$');
+                out.push_str(m);
+                out.push('$');
+            }
+            Segment::Image(_) => {
+                len += 6;
+                out.push_str(" [hình] ");
+            }
+        }
+    }
+    (content_html(&exam::model::Content(out), ""), math)
 }
 
 #[derive(Deserialize)]
@@ -825,7 +872,7 @@ async fn list(
                     qs.push(BankQ {
                         id: r.id,
                         kind: kind_label(&q.kind),
-                        stem: q.stem.as_str().chars().take(120).collect(),
+                        stem: stem_line(&q.stem, 120).0,
                         topic: r.topic,
                         level: q.meta.level.map(|l| l.label()).unwrap_or("").into(),
                     });
@@ -847,6 +894,7 @@ async fn list(
         exams,
         banks,
         bank,
+        math: questions.iter().any(|q| q.stem.contains("<math")),
         questions,
         opens: local_input(t),
         closes: local_input(t + 7 * 24 * 3600 * 1000),
@@ -1846,6 +1894,28 @@ fn closed_response() -> Response {
         .into_response()
 }
 
+/// What a save must be before it is written: from an allowed room, for an item of the paper,
+/// with a response of that item's kind, a sequence number and a key.
+fn check_save(h: &Head, ip: IpAddr, body: &SaveBody) -> Result<Answer, WebError> {
+    if !h.ranges.is_empty() && !ip_allowed(&h.ranges, ip) {
+        return Err(WebError::BadRequest(IP_REFUSED.into()));
+    }
+    let shape = usize::try_from(body.item)
+        .ok()
+        .and_then(|i| h.shapes.get(i).copied())
+        .ok_or_else(|| WebError::BadRequest("Câu hỏi không tồn tại trong đề.".into()))?;
+    let resp: Answer = serde_json::from_value(body.response.clone()).map_err(|_| {
+        WebError::BadRequest("Bài làm không hợp lệ: sai định dạng câu trả lời.".into())
+    })?;
+    check_response(shape, &resp).map_err(WebError::BadRequest)?;
+    if body.seq < 1 || body.key.is_empty() || body.key.len() > 100 {
+        return Err(WebError::BadRequest(
+            "Thiếu số thứ tự hoặc khoá của lần lưu.".into(),
+        ));
+    }
+    Ok(resp)
+}
+
 async fn save(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -1863,20 +1933,20 @@ async fn save(
         Err(e) => return Err(e.into()),
     };
     let ip = client_ip(&state, &headers, peer);
-    if !h.ranges.is_empty() && !ip_allowed(&h.ranges, ip) {
-        return Err(ApiError(WebError::BadRequest(IP_REFUSED.into())));
-    }
-    let shape = usize::try_from(body.item)
-        .ok()
-        .and_then(|i| h.shapes.get(i).copied())
-        .ok_or_else(|| WebError::BadRequest("Câu hỏi không tồn tại trong đề.".into()))?;
-    let resp: Answer = serde_json::from_value(body.response).map_err(|_| {
-        WebError::BadRequest("Bài làm không hợp lệ: sai định dạng câu trả lời.".into())
-    })?;
-    check_response(shape, &resp).map_err(WebError::BadRequest)?;
-    if body.seq < 1 || body.key.is_empty() || body.key.len() > 100 {
-        return Err(WebError::BadRequest("Thiếu số thứ tự hoặc khoá của lần lưu.".into()).into());
-    }
+    let checked = check_save(&h, ip, &body);
+    let resp = match checked {
+        Ok(r) => r,
+        // Refused either way; whose attempt it is decides how (this rare path may read): a
+        // stranger learns nothing of the paper or the room.
+        Err(err) => {
+            return Err(match state.db.exam_session(&hash, now()).await? {
+                None => WebError::LoginRequired,
+                Some((u, _)) if h.user_id != Some(u) => WebError::Forbidden,
+                Some(_) => err,
+            }
+            .into());
+        }
+    };
     let json = serde_json::to_string(&resp).map_err(|e| WebError::Internal(e.into()))?;
     let outcome = state
         .db

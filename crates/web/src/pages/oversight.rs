@@ -82,10 +82,11 @@ const FIGURES_TTL: std::time::Duration = std::time::Duration::from_secs(60);
 
 type Figures = std::sync::Arc<std::collections::HashMap<Id, Coverage>>;
 
+type FigureCache = std::collections::HashMap<String, (std::time::Instant, i64, Figures)>;
+
 /// Figures by subtree path: when computed (monotonic and wall clock) and the figures.
-static FIGURES: std::sync::LazyLock<
-    std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, i64, Figures)>>,
-> = std::sync::LazyLock::new(Default::default);
+static FIGURES: std::sync::LazyLock<std::sync::Mutex<FigureCache>> =
+    std::sync::LazyLock::new(Default::default);
 
 /// The figures of every school of a subtree and when they were computed (unix ms).
 async fn figures(state: &AppState, path: &str, schools: usize) -> WebResult<(Figures, i64)> {

@@ -458,6 +458,9 @@ Theo Quyết định 4725/QĐ-BGDĐT · Năm học {}\\
 
 // ----- coverage -----
 
+/// Bars on the chart at most.
+const CHART_MAX: usize = 20;
+
 fn rag_color(r: Rag) -> &'static str {
     match r {
         Rag::Red => "#c62828",
@@ -469,27 +472,31 @@ fn rag_color(r: Rag) -> &'static str {
 /// The dashboard's bar chart (teachers active in 30 days, per school) as a standalone SVG.
 fn coverage_svg(lines: &[Line]) -> String {
     let row = 22;
+    let (left, bar) = (210, 260);
     let height = lines.len() * row + 8;
     let mut svg = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 480 {height}\" width=\"480\" height=\"{height}\" font-family=\"{}\" font-size=\"11\">",
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 520 {height}\" width=\"520\" height=\"{height}\" font-family=\"{}\" font-size=\"11\">",
         pdf::TEXT_FONT
     );
     let _ = write!(
         svg,
-        "<line x1=\"150\" y1=\"0\" x2=\"150\" y2=\"{height}\" stroke=\"#888\" stroke-width=\"0.5\"/>"
+        "<line x1=\"{left}\" y1=\"0\" x2=\"{left}\" y2=\"{height}\" stroke=\"#888\" stroke-width=\"0.5\"/>"
     );
     for (i, l) in lines.iter().enumerate() {
         let y = i * row + 4;
         let pct = l.staff_pct().clamp(0, 100);
-        let width = pct * 280 / 100;
-        let label: String = l.school.name.chars().take(24).collect();
+        let width = pct * bar / 100;
+        let mut label: String = l.school.name.chars().take(34).collect();
+        if l.school.name.chars().count() > 34 {
+            label.push('…');
+        }
         let _ = write!(
             svg,
-            "<rect x=\"150\" y=\"{y}\" width=\"{width}\" height=\"16\" fill=\"{}\"/><text x=\"0\" y=\"{}\">{}</text><text x=\"{}\" y=\"{}\">{pct}%</text>",
+            "<rect x=\"{left}\" y=\"{y}\" width=\"{width}\" height=\"16\" fill=\"{}\"/><text x=\"0\" y=\"{}\">{}</text><text x=\"{}\" y=\"{}\">{pct}%</text>",
             rag_color(l.rag),
             y + 12,
             xml_escape(&label),
-            154 + width,
+            left + 4 + width,
             y + 12
         );
     }
@@ -533,14 +540,23 @@ async fn coverage(
     );
     let mut files = Vec::new();
     if !lines.is_empty() {
-        files.push(("bieu-do.svg".to_owned(), coverage_svg(&lines).into_bytes()));
+        // One landscape page holds about twenty bars: a province's chart shows the schools
+        // that need attention first (the lines are sorted so), the table lists them all.
+        let shown = &lines[..lines.len().min(CHART_MAX)];
+        files.push(("bieu-do.svg".to_owned(), coverage_svg(shown).into_bytes()));
+        let mut note = "Màu: xanh – đang sử dụng tốt; vàng – sử dụng ít; đỏ – chưa triển khai hoặc chưa sử dụng.".to_owned();
+        if shown.len() < lines.len() {
+            note.push_str(&format!(
+                " Biểu đồ hiện {} trường cần quan tâm nhất; bảng dưới có đủ {} trường.",
+                shown.len(),
+                lines.len()
+            ));
+        }
         let _ = writeln!(
             w,
             "#block(above: 1em, below: 0.4em)[*{}*]\n#image(\"bieu-do.svg\", width: 16cm)\n#text(size: 8pt)[{}]\n",
             escape("Giáo viên hoạt động trong 30 ngày (tỉ lệ %)"),
-            escape(
-                "Màu: xanh – đang sử dụng tốt; vàng – sử dụng ít; đỏ – chưa triển khai hoặc chưa sử dụng."
-            )
+            escape(&note)
         );
     }
     let mut cells: Vec<String> = [

@@ -975,3 +975,93 @@ async fn a_parent_sees_each_of_their_children_and_no_other() {
         assert_eq!(app.get(&parent, &path).await.status(), 403, "{path}");
     }
 }
+
+#[tokio::test]
+async fn the_child_home_lists_the_childs_tests_with_their_status() {
+    let app = TestApp::spawn().await;
+    let s = app.db.school_by_code("37THCSGV").await.unwrap();
+    let year = app.db.current_year(s.id).await.unwrap().unwrap();
+    app.db.ensure_courses(s.id, year.id).await.unwrap();
+    let gv = app.db.user_by_username("gv.toan").await.unwrap();
+    let course = app
+        .db
+        .courses_taught(gv.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| c.class_name == "6A1" && c.subject_code == "TOAN")
+        .unwrap();
+    let qs = exam::docx::import(&exam::docx::template_docx())
+        .unwrap()
+        .into_questions();
+    let rows: Vec<_> = qs.iter().map(web::pages::exams::bank_row).collect();
+    let bank = app
+        .db
+        .exam_sample_bank(s.id, gv.id, "Ngân hàng kiểm thử", &rows)
+        .await
+        .unwrap();
+    let local = |ms: i64| {
+        let t = time::OffsetDateTime::from_unix_timestamp(ms / 1000)
+            .unwrap()
+            .to_offset(time::UtcOffset::from_hms(7, 0, 0).unwrap());
+        format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute()
+        )
+    };
+    let now = db::now_ms();
+    let mut form: Vec<(String, String)> = vec![
+        ("title".into(), "Kiểm tra 15 phút chương 1".into()),
+        ("bank".into(), bank.to_string()),
+        ("opens".into(), local(now - 3_600_000)),
+        ("closes".into(), local(now + 3_600_000)),
+        ("duration".into(), "15".into()),
+        ("attempts".into(), "1".into()),
+    ];
+    for q in app.db.exam_bank_questions(s.id, bank).await.unwrap() {
+        form.push(("q".into(), q.id.to_string()));
+    }
+    let teacher = app.login("gv.toan").await;
+    let r = teacher
+        .post(app.url(&format!("/courses/{}/exams", course.id)))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let exam = location(&r);
+    let hs = app.db.user_by_username("hs.demo").await.unwrap();
+    let child = app.db.student_by_user(hs.id).await.unwrap().unwrap();
+    let page_url = format!("/schools/{}/students/{}", s.id, child.id);
+    let parent = app.login("0912000001").await;
+    // A draft is not shown; once published it is, open and not taken yet.
+    let html = app.get(&parent, &page_url).await.text().await.unwrap();
+    assert!(!html.contains("data-child-exams"));
+    let r = teacher
+        .post(app.url(&format!("{exam}/publish")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let html = app.get(&parent, &page_url).await.text().await.unwrap();
+    let tests = block(&html, "data-child-exams", "</section>");
+    assert!(
+        tests.contains("Toán: Kiểm tra 15 phút chương 1") && tests.contains("Đang mở, chưa làm"),
+        "{tests}"
+    );
+    // The child starts it: the parent sees it under way.
+    let student = app.login("hs.demo").await;
+    let r = student
+        .post(app.url(&format!("{exam}/start")))
+        .form(&[("code", "")])
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_redirection(), "{}", r.status());
+    let html = app.get(&parent, &page_url).await.text().await.unwrap();
+    assert!(block(&html, "data-child-exams", "</section>").contains("Đang làm"));
+}
