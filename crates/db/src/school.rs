@@ -266,6 +266,45 @@ impl Db {
         Ok(())
     }
 
+    /// Corrects the term dates of a year (its name stays), audited before → after.
+    pub async fn update_year_dates(
+        &self,
+        school_id: Id,
+        year_id: Id,
+        dates: YearDates,
+        actor: Option<Id>,
+    ) -> DbResult<Year> {
+        let before = self.year(school_id, year_id).await?;
+        let mut tx = self.pool().begin().await?;
+        sqlx::query(
+            "UPDATE school_years SET start_date = $3, term1_end = $4, term2_start = $5, \
+             end_date = $6 WHERE school_id = $1 AND id = $2",
+        )
+        .bind(school_id.to_string())
+        .bind(year_id.to_string())
+        .bind(iso(dates.start))
+        .bind(iso(dates.term1_end))
+        .bind(iso(dates.term2_start))
+        .bind(iso(dates.end))
+        .execute(&mut *tx)
+        .await?;
+        let span = |d: &YearDates| format!("{}…{}", iso(d.start), iso(d.end));
+        audit(
+            &mut *tx,
+            &AuditEntry {
+                school_id: Some(school_id),
+                actor_id: actor,
+                action: "year.dates",
+                entity: "school_year",
+                entity_id: Some(year_id),
+                detail: format!("{} → {}", span(&before.dates), span(&dates)),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        self.year(school_id, year_id).await
+    }
+
     /// One year of a school.
     pub async fn year(&self, school_id: Id, id: Id) -> DbResult<Year> {
         let row = sqlx::query(&format!(

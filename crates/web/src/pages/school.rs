@@ -117,7 +117,7 @@ async fn overview(
                 (
                     crate::view::format_ms(a.at),
                     a.actor_name.unwrap_or_default(),
-                    a.detail,
+                    change_line(&a.action, &a.detail),
                 )
             })
             .collect()
@@ -967,4 +967,86 @@ async fn save_settings(
         _ => return Err(WebError::BadRequest("Thao tác không hợp lệ".into())),
     }
     Ok(Redirect::to(&format!("/schools/{id}/settings?ok=1")))
+}
+
+/// What a change was about, for the school's list of recent changes.
+fn change_area(action: &str) -> &'static str {
+    match action.split('.').next().unwrap_or_default() {
+        "year" => "Năm học",
+        "user" => "Tài khoản",
+        "unit" => "Đơn vị quản lý",
+        "survey" => "Khảo sát",
+        "submission" => "Bài nộp",
+        "student" => "Học sinh",
+        "staff" => "Cán bộ",
+        "roster" => "Danh sách",
+        "parent" => "Phụ huynh",
+        "message" => "Tin nhắn",
+        "material" => "Học liệu",
+        "live" => "Lớp trực tuyến",
+        "exchange" => "Trao đổi dữ liệu",
+        "exam" => "Bài kiểm tra",
+        "document" => "Kế hoạch, quy chế",
+        "bank" => "Ngân hàng câu hỏi",
+        "assignment" => "Phân công",
+        "d4725" => "Tự đánh giá (QĐ 4725)",
+        "attendance" => "Điểm danh",
+        "gradebook" => "Sổ điểm",
+        _ => "Thay đổi",
+    }
+}
+
+/// One readable line per change: its area, then the detail — a JSON detail as "key: value"
+/// pairs — cut to a phone's few lines.
+fn change_line(action: &str, detail: &str) -> String {
+    const MAX: usize = 160;
+    fn flat(v: &serde_json::Value, out: &mut Vec<String>, key: &str) {
+        match v {
+            serde_json::Value::Object(m) => {
+                for (k, v) in m {
+                    flat(v, out, k);
+                }
+            }
+            serde_json::Value::Null => {}
+            serde_json::Value::String(s) if s.is_empty() => {}
+            serde_json::Value::String(s) => out.push(format!("{key}: {s}")),
+            other => out.push(format!("{key}: {other}")),
+        }
+    }
+    let text = match serde_json::from_str::<serde_json::Value>(detail) {
+        Ok(v @ serde_json::Value::Object(_)) => {
+            let mut parts = Vec::new();
+            flat(&v, &mut parts, "");
+            parts.join(", ")
+        }
+        _ => detail.to_owned(),
+    };
+    let mut line = format!("{}: {text}", change_area(action));
+    if line.chars().count() > MAX {
+        line = line.chars().take(MAX - 1).collect::<String>() + "…";
+    }
+    line
+}
+
+#[cfg(test)]
+mod change_tests {
+    use super::change_line;
+
+    #[test]
+    fn json_details_read_as_pairs_and_long_ones_are_cut() {
+        assert_eq!(
+            change_line(
+                "d4725.item",
+                r#"{"after":{"entered":1,"note":"","url":null},"criterion":"2.3a"}"#
+            ),
+            "Tự đánh giá (QĐ 4725): entered: 1, criterion: 2.3a"
+        );
+        assert_eq!(
+            change_line("year.create", "2026-2027"),
+            "Năm học: 2026-2027"
+        );
+        let long = change_line("survey.update", &"x".repeat(500));
+        assert_eq!(long.chars().count(), 160);
+        assert!(long.ends_with('…'));
+    }
 }
