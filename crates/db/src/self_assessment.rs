@@ -1024,6 +1024,7 @@ impl Db {
              (SELECT COUNT(*) FROM materials m WHERE m.school_id = $1 AND m.created_at < $3) AS materials, \
              (SELECT COUNT(DISTINCT g.user_id) FROM guardianships g WHERE g.school_id = $1) AS parents, \
              (SELECT COUNT(DISTINCT g.user_id) FROM guardianships g JOIN users u ON u.id = g.user_id WHERE g.school_id = $1 AND u.password_hash IS NOT NULL) AS parents_on, \
+             (SELECT COUNT(*) FROM audit_log al WHERE al.school_id = $1 AND al.action = 'exchange.export' AND al.at >= $2 AND al.at < $3) AS exchanges, \
              (SELECT COUNT(*) FROM students st WHERE st.school_id = $1 AND st.status = 'studying') AS students, \
              (SELECT COUNT(*) FROM staff s WHERE s.school_id = $1 AND s.status = 'active') AS staff, \
              (SELECT COUNT(*) FROM staff s WHERE s.school_id = $1 AND s.status = 'active' AND ( \
@@ -1062,6 +1063,7 @@ impl Db {
             ("staff_managed", staff),
             ("gradebook_entries", g("grades")?),
             ("parents_connected", g("parents_on")?),
+            ("sector_exchanges", g("exchanges")?),
         ] {
             f.measures.insert(k.to_owned(), v);
         }
@@ -1149,6 +1151,14 @@ impl Db {
                 .collect::<DbResult<Vec<_>>>()?;
             f.samples.insert(key.to_owned(), recs);
         }
+        f.samples.insert(
+            "sector_exchanges".into(),
+            vec![Record {
+                href: format!("/schools/{school_id}/exchange"),
+                title: "Xuất dữ liệu cho CSDL ngành".into(),
+                at: 0,
+            }],
+        );
         // The school's documents (online-teaching plan and regulation) once that area exists.
         for (key, kind) in [
             ("plan_doc", "online_plan"),

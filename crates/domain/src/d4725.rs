@@ -221,6 +221,10 @@ pub const MEASURES: &[(&str, &str)] = &[
         "parents_connected",
         "Số phụ huynh kết nối với nhà trường qua ứng dụng",
     ),
+    (
+        "sector_exchanges",
+        "Số lần trường xuất dữ liệu cho CSDL ngành trong năm học",
+    ),
 ];
 
 /// The meaning of a measure key.

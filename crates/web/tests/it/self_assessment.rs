@@ -732,3 +732,36 @@ async fn an_approved_plan_in_the_school_documents_meets_condition_1_1_by_itself(
         "1.1 is no longer listed as missing"
     );
 }
+
+#[tokio::test]
+async fn an_export_for_the_sector_database_counts_for_2_3h() {
+    let app = TestApp::spawn().await;
+    let school = app.school_id("37THCSTHS").await;
+    let ht = app.login("ht.37thcsths").await;
+    let id = school.parse().unwrap();
+    let before = app.db.sa_figures(id, year()).await.unwrap();
+    assert_eq!(before.measures.get("sector_exchanges"), Some(&0));
+    let (_, html) = page(&app, &ht, &base(&school)).await;
+    assert!(card(&html, "2.3h").contains("data-source=\"auto\""));
+
+    let r = app
+        .get(&ht, &format!("/schools/{school}/exchange.xlsx"))
+        .await;
+    assert_eq!(r.status(), 200);
+    let after = app.db.sa_figures(id, year()).await.unwrap();
+    assert_eq!(after.measures.get("sector_exchanges"), Some(&1));
+    let (_, html) = page(&app, &ht, &base(&school)).await;
+    let c = card(&html, "2.3h");
+    assert!(c.contains("/exchange"), "the card links to the export page: {c}");
+    // Another school's export does not count here.
+    let other = app.db.school_by_code("37THCSGV").await.unwrap();
+    assert_eq!(
+        app.db
+            .sa_figures(other.id, year())
+            .await
+            .unwrap()
+            .measures
+            .get("sector_exchanges"),
+        Some(&0)
+    );
+}
