@@ -195,6 +195,28 @@ pub struct StudentRecord {
     pub recent: Vec<StudentDay>,
 }
 
+/// A class's marks over a period, for the month sheet (sổ theo dõi chuyên cần).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Period {
+    /// The days taken in the period, in order.
+    pub taken: Vec<Date>,
+    /// Every studying student of the class: (id, name, code), by name.
+    pub students: Vec<(Id, String, String)>,
+    /// The marks other than present: (student, day) → (mark, note).
+    pub marks: HashMap<(Id, Date), (Mark, String)>,
+}
+
+/// A past day of attendance to load as taken (demo data): the marks other than present.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PastDay {
+    /// The day.
+    pub day: Date,
+    /// When it was taken (unix ms).
+    pub taken_at: i64,
+    /// Students late or absent; everyone else of the class is present.
+    pub marks: Vec<MarkInput>,
+}
+
 fn parse_day(s: &str) -> DbResult<Date> {
     Date::parse(s, &time::format_description::well_known::Iso8601::DATE)
         .map_err(|_| DbError::Corrupt(format!("day: {s}")))
@@ -590,6 +612,141 @@ impl Db {
                 ))
             })
             .collect()
+    }
+
+    /// A class's marks from `from` to `to` (both included): the days taken, the studying
+    /// students and who was late or absent when.
+    pub async fn attendance_period(
+        &self,
+        school_id: Id,
+        class_id: Id,
+        from: Date,
+        to: Date,
+    ) -> DbResult<Period> {
+        let days = sqlx::query(
+            "SELECT day FROM attendance_days WHERE school_id = $1 AND class_id = $2 \
+             AND day >= $3 AND day <= $4 ORDER BY day",
+        )
+        .bind(school_id.to_string())
+        .bind(class_id.to_string())
+        .bind(iso(from))
+        .bind(iso(to))
+        .fetch_all(self.pool())
+        .await?;
+        let taken = days
+            .iter()
+            .map(|r| parse_day(&get_str(r, "day")?))
+            .collect::<DbResult<Vec<_>>>()?;
+        let rows = sqlx::query(
+            "SELECT m.student_id, m.day, m.status, m.note FROM attendance_days d \
+             JOIN attendance_marks m ON m.school_id = d.school_id AND m.day_id = d.id \
+             WHERE d.school_id = $1 AND d.class_id = $2 AND d.day >= $3 AND d.day <= $4 \
+             AND m.status <> 'present'",
+        )
+        .bind(school_id.to_string())
+        .bind(class_id.to_string())
+        .bind(iso(from))
+        .bind(iso(to))
+        .fetch_all(self.pool())
+        .await?;
+        let mut marks = HashMap::new();
+        for r in &rows {
+            marks.insert(
+                (get_id(r, "student_id")?, parse_day(&get_str(r, "day")?)?),
+                (mark_of(&get_str(r, "status")?)?, get_str(r, "note")?),
+            );
+        }
+        Ok(Period {
+            taken,
+            students: self.class_roster(school_id, class_id).await?,
+            marks,
+        })
+    }
+
+    /// Loads past days of a class's attendance as taken by `actor` (the demo's weeks of
+    /// attendance), in one transaction: days already taken are left alone, every studying
+    /// student gets a mark, families are not notified (the days are over). One audit entry
+    /// says what was loaded. Returns the days loaded.
+    pub async fn seed_attendance(
+        &self,
+        school_id: Id,
+        class_id: Id,
+        days: &[PastDay],
+        actor: Id,
+    ) -> DbResult<usize> {
+        let class = self.class(school_id, class_id).await?;
+        let roster = self.class_roster(school_id, class_id).await?;
+        let mut tx = self.pool().begin().await?;
+        let mut loaded = 0;
+        for d in days {
+            let exists = sqlx::query(
+                "SELECT id FROM attendance_days WHERE school_id = $1 AND class_id = $2 AND day = $3",
+            )
+            .bind(school_id.to_string())
+            .bind(class_id.to_string())
+            .bind(iso(d.day))
+            .fetch_optional(&mut *tx)
+            .await?;
+            if exists.is_some() {
+                continue;
+            }
+            let day_id = new_id();
+            sqlx::query(
+                "INSERT INTO attendance_days (id, school_id, class_id, day, taken_by, taken_at, updated_by, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $5, $6)",
+            )
+            .bind(day_id.to_string())
+            .bind(school_id.to_string())
+            .bind(class_id.to_string())
+            .bind(iso(d.day))
+            .bind(actor.to_string())
+            .bind(d.taken_at)
+            .execute(&mut *tx)
+            .await?;
+            for (student, _, _) in &roster {
+                let (mark, note) = d
+                    .marks
+                    .iter()
+                    .find(|m| m.student_id == *student)
+                    .map(|m| (m.mark, m.note.trim().to_owned()))
+                    .unwrap_or_default();
+                sqlx::query(
+                    "INSERT INTO attendance_marks (id, school_id, day_id, student_id, day, status, note, updated_by, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                )
+                .bind(new_id().to_string())
+                .bind(school_id.to_string())
+                .bind(day_id.to_string())
+                .bind(student.to_string())
+                .bind(iso(d.day))
+                .bind(mark.code())
+                .bind(&note)
+                .bind(actor.to_string())
+                .bind(d.taken_at)
+                .execute(&mut *tx)
+                .await?;
+            }
+            loaded += 1;
+        }
+        if loaded > 0 {
+            audit(
+                &mut *tx,
+                &AuditEntry {
+                    school_id: Some(school_id),
+                    actor_id: Some(actor),
+                    action: "demo.attendance",
+                    entity: "class",
+                    entity_id: Some(class_id),
+                    detail: format!(
+                        "Dữ liệu mẫu: điểm danh lớp {} {loaded} ngày học đã qua",
+                        class.name
+                    ),
+                },
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(loaded)
     }
 
     /// A student's school-day attendance from `since` on (the school year): counts by mark

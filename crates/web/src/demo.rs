@@ -453,6 +453,7 @@ pub async fn load(db: &Db) -> anyhow::Result<Vec<DemoLogin>> {
         place: "2 con: Tiểu học Gia Viễn A và THCS Gia Viễn".into(),
     });
     seed_learning(db, &thcs, thcs_year.id).await?;
+    crate::pages::attendance::seed_demo(db, &thcs).await?;
     // Surveys: an open device survey of the Sở, answered by THCS Gia Viễn.
     crate::pages::surveys::seed_demo(db).await?;
     // Decision 4725: last year's published self-assessment of the THCS and this year's draft.

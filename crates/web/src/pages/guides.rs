@@ -145,6 +145,10 @@ const IMAGES: &[(&str, &[u8])] = &[
         include_bytes!("../../../../docs/img/diem-danh.png"),
     ),
     (
+        "diem-danh-thang.png",
+        include_bytes!("../../../../docs/img/diem-danh-thang.png"),
+    ),
+    (
         "diem-danh-phu-huynh.png",
         include_bytes!("../../../../docs/img/diem-danh-phu-huynh.png"),
     ),

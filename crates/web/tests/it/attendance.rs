@@ -15,11 +15,34 @@ struct Class6A1 {
     classmate: Id,
     classmate_name: String,
     url: String,
+    /// The (moved) first day of the year.
+    year_start: time::Date,
+}
+
+/// Vietnam's today.
+fn vn_today() -> time::Date {
+    time::OffsetDateTime::now_utc()
+        .to_offset(time::UtcOffset::from_hms(7, 0, 0).unwrap())
+        .date()
 }
 
 async fn class_6a1(app: &TestApp) -> Class6A1 {
     let s = app.db.school_by_code("37THCSGV").await.unwrap();
     let year = app.db.current_year(s.id).await.unwrap().unwrap();
+    // The demo year follows the calendar, so from August until term starts it has no school day
+    // yet. The tests need weeks of school days up to today, whatever today is: term 1 runs from
+    // six weeks ago to a month from now.
+    let today = vn_today();
+    let dates = domain::calendar::YearDates {
+        start: today - time::Duration::weeks(6),
+        term1_end: today + time::Duration::weeks(4),
+        term2_start: today + time::Duration::weeks(5),
+        end: today + time::Duration::weeks(30),
+    };
+    app.db
+        .update_year_dates(s.id, year.id, dates, None)
+        .await
+        .unwrap();
     let class = app
         .db
         .classes(s.id, year.id)
@@ -57,6 +80,7 @@ async fn class_6a1(app: &TestApp) -> Class6A1 {
         child_name: child.full_name,
         classmate: mate.id,
         classmate_name: mate.full_name.clone(),
+        year_start: dates.start,
     }
 }
 
@@ -127,6 +151,13 @@ async fn the_homeroom_teacher_takes_attendance_and_parents_hear_of_absences() {
     assert!(page.contains("data-action=\"save-attendance\""));
     let day = sheet_day(&page);
     let size = app.db.class(c.school, c.class).await.unwrap().student_count;
+    // The demo's past weeks of attendance already count on the child's page.
+    let before = app
+        .db
+        .student_attendance(c.school, c.child, c.year_start, 10)
+        .await
+        .unwrap()
+        .tally;
 
     // The child is absent without permission, a classmate late; the rest are present.
     let form = |child: &str, note: &str| {
@@ -242,9 +273,14 @@ async fn the_homeroom_teacher_takes_attendance_and_parents_hear_of_absences() {
             .split("</section>")
             .next()
             .unwrap();
-        assert!(block.contains("1 ngày đã điểm danh"), "{login}: {block}");
         assert!(
-            block.contains("1 vắng có phép") && block.contains(&day) && block.contains("ốm"),
+            block.contains(&format!("{} ngày đã điểm danh", before.total() + 1)),
+            "{login}: {block}"
+        );
+        assert!(
+            block.contains(&format!("{} vắng có phép", before.excused + 1))
+                && block.contains(&day)
+                && block.contains("ốm"),
             "{block}"
         );
     }
@@ -257,9 +293,13 @@ async fn bad_days_and_strangers_are_refused_and_nothing_is_saved() {
     let teacher = app.login(&c.homeroom_login).await;
     let page = app.get(&teacher, &c.url).await.text().await.unwrap();
     let day = sheet_day(&page);
-    let today = time::OffsetDateTime::now_utc()
-        .to_offset(time::UtcOffset::from_hms(7, 0, 0).unwrap())
-        .date();
+    let today = vn_today();
+    // The demo's past days, which nothing below may change.
+    let taken = app
+        .db
+        .attendance_days_taken(c.school, c.class, 100)
+        .await
+        .unwrap();
     let fmt = |d: time::Date| format!("{:02}/{:02}/{}", d.day(), u8::from(d.month()), d.year());
     let tomorrow = fmt(today.next_day().unwrap());
     let mut sunday = today;
@@ -354,12 +394,12 @@ async fn bad_days_and_strangers_are_refused_and_nothing_is_saved() {
     )
     .await;
     assert_eq!(r.status(), 400);
-    assert!(
+    assert_eq!(
         app.db
-            .attendance_days_taken(c.school, c.class, 10)
+            .attendance_days_taken(c.school, c.class, 100)
             .await
-            .unwrap()
-            .is_empty(),
+            .unwrap(),
+        taken,
         "nothing was saved"
     );
 
@@ -397,12 +437,12 @@ async fn bad_days_and_strangers_are_refused_and_nothing_is_saved() {
             "{login}"
         );
     }
-    assert!(
+    assert_eq!(
         app.db
-            .attendance_days_taken(c.school, c.class, 10)
+            .attendance_days_taken(c.school, c.class, 100)
             .await
-            .unwrap()
-            .is_empty()
+            .unwrap(),
+        taken
     );
 }
 
@@ -479,4 +519,341 @@ async fn the_principal_sees_the_whole_school_for_a_day() {
             .detail
             .contains(&format!("{}: vắng không phép → có mặt", c.classmate_name))
     );
+}
+
+/// The sheet's rows of an Excel file, as text.
+fn xlsx_rows(bytes: &[u8]) -> Vec<Vec<String>> {
+    use calamine::Reader;
+    let mut wb =
+        calamine::open_workbook_auto_from_rs(std::io::Cursor::new(bytes.to_vec())).unwrap();
+    let name = wb.sheet_names()[0].clone();
+    wb.worksheet_range(&name)
+        .unwrap()
+        .rows()
+        .map(|r| r.iter().map(|c| c.to_string()).collect())
+        .collect()
+}
+
+/// `mm/yyyy` of a `dd/mm/yyyy` day.
+fn month_of(day: &str) -> String {
+    day[3..].to_owned()
+}
+
+#[tokio::test]
+async fn the_demo_has_weeks_of_attendance_for_6a1_before_the_latest_school_day() {
+    let app = TestApp::spawn().await;
+    // As the demo loaded it, before the tests move the year.
+    let s = app.db.school_by_code("37THCSGV").await.unwrap();
+    let year = app.db.current_year(s.id).await.unwrap().unwrap();
+    let calendar = app.db.calendar(s.id, year.id).await.unwrap();
+    let today = vn_today();
+    let latest = web::pages::attendance::latest_school_day(today, &year, &calendar);
+    let c = class_6a1(&app).await;
+    let days = app
+        .db
+        .attendance_days_taken(c.school, c.class, 100)
+        .await
+        .unwrap();
+    let record = app
+        .db
+        .student_attendance(c.school, c.child, year.dates.start, 10)
+        .await
+        .unwrap();
+    match latest {
+        // The summer before the year opens, or its first day: nothing to show yet.
+        None => assert!(days.is_empty()),
+        Some(latest) => {
+            assert!(days.len() <= 24, "{days:?}");
+            assert!(
+                days.iter().all(|(d, _)| *d < latest),
+                "the latest school day is left to take"
+            );
+            if latest > year.dates.start + time::Duration::weeks(2) {
+                assert!(days.len() >= 9, "{days:?}");
+                // The demo child was absent with permission once and late once.
+                assert_eq!(record.tally.excused, 1, "{record:?}");
+                assert_eq!(record.tally.late, 1, "{record:?}");
+                assert_eq!(record.tally.total(), days.len() as i64);
+                let shown = app
+                    .db
+                    .student_attendance(c.school, c.child, c.year_start, 10)
+                    .await
+                    .unwrap()
+                    .tally
+                    .total();
+                let parent = app.login("0912000001").await;
+                let page = app
+                    .get(
+                        &parent,
+                        &format!("/schools/{}/students/{}", c.school, c.child),
+                    )
+                    .await
+                    .text()
+                    .await
+                    .unwrap();
+                assert!(
+                    page.contains(&format!("{shown} ngày đã điểm danh"))
+                        && page.contains("Sốt, mẹ đã xin phép"),
+                    "the parent sees the child's weeks"
+                );
+            }
+        }
+    }
+    // Loaded by the homeroom teacher, audited once, with no message to families.
+    let parent = app.db.user_by_login("0912000001").await.unwrap().unwrap();
+    assert!(inbox_kinds(&app, parent.id, "attendance").await.is_empty());
+    let audit = app.db.audit_of_school(c.school, 500).await.unwrap();
+    assert_eq!(
+        audit
+            .iter()
+            .filter(|a| a.action == "demo.attendance")
+            .count(),
+        usize::from(!days.is_empty())
+    );
+}
+
+#[tokio::test]
+async fn the_month_sheet_shows_each_day_and_the_totals_and_exports_to_excel() {
+    let app = TestApp::spawn().await;
+    let c = class_6a1(&app).await;
+    let teacher = app.login(&c.homeroom_login).await;
+    let page = app.get(&teacher, &c.url).await.text().await.unwrap();
+    let day = sheet_day(&page);
+    let month = month_of(&day);
+    let month_url = format!("{}/month?month={month}", c.url);
+    // The daily sheet links to its month.
+    assert!(
+        page.contains(&format!("/attendance/month?month={month}")),
+        "the daily sheet links to the month sheet"
+    );
+    let r = post(
+        &app,
+        &teacher,
+        &c.url,
+        &[
+            ("date".to_owned(), day.clone()),
+            (format!("s-{}", c.child), "excused".to_owned()),
+            (format!("n-{}", c.child), "ốm".to_owned()),
+            (format!("s-{}", c.classmate), "unexcused".to_owned()),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), 303);
+    let d = domain::people::parse_vn_date(&day).unwrap();
+    let first = d.replace_day(1).unwrap();
+    let last = d.replace_day(d.month().length(d.year())).unwrap();
+    let period = app
+        .db
+        .attendance_period(c.school, c.class, first, last)
+        .await
+        .unwrap();
+    assert!(period.taken.contains(&d));
+    let count = |student: Id, mark: db::attendance::Mark| {
+        period
+            .marks
+            .iter()
+            .filter(|((s, _), (m, _))| *s == student && *m == mark)
+            .count()
+    };
+    let child_p = count(c.child, db::attendance::Mark::Excused);
+    let mate_k = count(c.classmate, db::attendance::Mark::Unexcused);
+    assert!(child_p >= 1 && mate_k >= 1);
+
+    // The page: a column per school day, P/K/M in the cells, totals per student.
+    let html = app.get(&teacher, &month_url).await.text().await.unwrap();
+    assert!(
+        html.contains(&format!("data-att-month=\"{month}\"")),
+        "{html}"
+    );
+    assert!(html.contains(&format!("data-day=\"{day}\"")));
+    let row = |name: &str| {
+        html.split(&format!("data-student=\"{name}\""))
+            .nth(1)
+            .and_then(|s| s.split("</tr>").next())
+            .unwrap_or_else(|| panic!("{name} has a line"))
+            .to_owned()
+    };
+    let child_row = row(&c.child_name);
+    assert!(
+        child_row.contains(">P</td>")
+            && child_row.contains(&format!("data-total=\"P\">{child_p}<"))
+            && child_row.contains("title=\"ốm\""),
+        "{child_row}"
+    );
+    let mate_row = row(&c.classmate_name);
+    assert!(
+        mate_row.contains(">K</td>") && mate_row.contains(&format!("data-total=\"K\">{mate_k}<")),
+        "{mate_row}"
+    );
+    assert!(html.contains("data-day-total=\"absent\""));
+    let notes = html
+        .split("data-att-month-notes")
+        .nth(1)
+        .and_then(|s| s.split("</ul>").next())
+        .unwrap();
+    assert!(
+        notes.contains(&format!("<b>{}</b>: ", c.child_name))
+            && notes.contains(&format!("{}: ốm", &day[..5])),
+        "{notes}"
+    );
+    // The month picker offers the year's months only.
+    let year = app.db.current_year(c.school).await.unwrap().unwrap();
+    let months = web::pages::attendance::year_months(&year);
+    assert_eq!(
+        html.matches("<option value=").count(),
+        months.len(),
+        "{months:?}"
+    );
+    assert!(html.contains(&format!("<option value=\"{month}\" selected>")));
+    // With no month, the month of the latest school day.
+    let plain = app
+        .get(&teacher, &format!("{}/month", c.url))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(plain.contains(&format!("data-att-month=\"{month}\"")));
+
+    // Excel: the header of an attendance book, a column per day, the totals.
+    let r = app.get(&teacher, &format!("{month_url}&format=xlsx")).await;
+    assert_eq!(r.status(), 200);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .contains("spreadsheetml")
+    );
+    let rows = xlsx_rows(&r.bytes().await.unwrap());
+    let school = app.db.school(c.school).await.unwrap();
+    assert_eq!(rows[0][0], school.name.to_uppercase());
+    assert_eq!(rows[1][0], "SỔ THEO DÕI CHUYÊN CẦN");
+    assert!(
+        rows[2][0].contains("Lớp: 6A1") && rows[2][0].contains(&format!("Tháng {month}")),
+        "{:?}",
+        rows[2]
+    );
+    let homeroom = app.db.user_by_username(&c.homeroom_login).await.unwrap();
+    assert_eq!(
+        rows[3][0],
+        format!("Giáo viên chủ nhiệm: {}", homeroom.full_name)
+    );
+    let head = rows
+        .iter()
+        .position(|r| r.first().map(String::as_str) == Some("STT"))
+        .expect("a header row");
+    let header = &rows[head];
+    assert_eq!(&header[..3], ["STT", "Mã học sinh", "Họ và tên"]);
+    let day_col = header
+        .iter()
+        .position(|h| h.ends_with(&format!(" {}", &day[..2])))
+        .expect("a column for the day");
+    let p_col = header.iter().position(|h| h == "Vắng có phép (P)").unwrap();
+    let k_col = header
+        .iter()
+        .position(|h| h == "Vắng không phép (K)")
+        .unwrap();
+    let line = |name: &str| {
+        rows.iter()
+            .find(|r| r.get(2).map(String::as_str) == Some(name))
+            .unwrap_or_else(|| panic!("{name} in the file"))
+    };
+    let child = line(&c.child_name);
+    assert_eq!(child[day_col], "P");
+    assert_eq!(child[p_col], child_p.to_string());
+    assert!(child.last().unwrap().contains("ốm"), "{child:?}");
+    let mate = line(&c.classmate_name);
+    assert_eq!(mate[day_col], "K");
+    assert_eq!(mate[k_col], mate_k.to_string());
+    let students = rows[head + 1..]
+        .iter()
+        .filter(|r| r[0].parse::<i64>().is_ok())
+        .count();
+    assert_eq!(students, period.students.len());
+    let absent_p = line("Cộng vắng có phép (P)");
+    assert!(absent_p[day_col].parse::<i64>().unwrap() >= 1);
+    let present = line("Có mặt / sĩ số");
+    let size = period.students.len();
+    assert_eq!(present[day_col], format!("{}/{size}", size - 2));
+}
+
+#[tokio::test]
+async fn the_month_sheet_is_for_the_class_teachers_and_refuses_bad_months() {
+    let app = TestApp::spawn().await;
+    let c = class_6a1(&app).await;
+    let month_url = format!("{}/month", c.url);
+    let staff = app.db.class_staff(c.school, c.class).await.unwrap();
+    let homeroom = app.db.user_by_username(&c.homeroom_login).await.unwrap();
+    let (subject_teacher, _, _) = staff
+        .iter()
+        .find(|(u, _, _)| *u != homeroom.id)
+        .unwrap()
+        .clone();
+    let subject_login = app.db.user(subject_teacher).await.unwrap().username;
+    // Homeroom and subject teachers of the class, the principal and the school admin read it.
+    for login in [
+        c.homeroom_login.as_str(),
+        subject_login.as_str(),
+        "ht.thcs",
+        "qt.thcs",
+    ] {
+        let who = app.login(login).await;
+        let r = app.get(&who, &month_url).await;
+        assert_eq!(r.status(), 200, "{login}");
+        assert!(
+            r.text().await.unwrap().contains("data-att-month-sheet"),
+            "{login}"
+        );
+        let r = app.get(&who, &format!("{month_url}?format=xlsx")).await;
+        assert_eq!(r.status(), 200, "{login}");
+    }
+    // A parent, a student and a teacher of another school do not, nor its Excel file.
+    for login in ["0912000001", "hs.demo", "gv2.37thgv01"] {
+        let who = app.login(login).await;
+        assert_eq!(app.get(&who, &month_url).await.status(), 403, "{login}");
+        let r = app.get(&who, &format!("{month_url}?format=xlsx")).await;
+        assert_eq!(r.status(), 403, "{login}");
+        assert!(!r.text().await.unwrap().contains("SỔ THEO DÕI"));
+    }
+
+    // Bad months are refused with the reason, in Vietnamese.
+    let teacher = app.login(&c.homeroom_login).await;
+    let year = app.db.current_year(c.school).await.unwrap().unwrap();
+    let before = year.dates.start - time::Duration::days(40);
+    let outside = format!("{:02}/{}", u8::from(before.month()), before.year());
+    for (month, why) in [
+        ("13/2026", "chỉ từ 1 đến 12"),
+        ("tháng mười", "mm/yyyy"),
+        ("11/26", "mm/yyyy"),
+        (outside.as_str(), "không thuộc năm học"),
+    ] {
+        let r = app
+            .get(
+                &teacher,
+                &format!("{month_url}?month={}", month.replace(' ', "%20")),
+            )
+            .await;
+        assert_eq!(r.status(), 400, "{month}");
+        let body = r.text().await.unwrap();
+        assert!(body.contains(why), "{month}: {body}");
+        let r = app
+            .get(
+                &teacher,
+                &format!(
+                    "{month_url}?month={}&format=xlsx",
+                    month.replace(' ', "%20")
+                ),
+            )
+            .await;
+        assert_eq!(r.status(), 400, "{month}");
+    }
+    // A month picker's yyyy-mm reads too; an unknown format is refused.
+    let start = year.dates.start;
+    let picker = format!("{}-{:02}", start.year(), u8::from(start.month()));
+    let r = app
+        .get(&teacher, &format!("{month_url}?month={picker}"))
+        .await;
+    assert_eq!(r.status(), 200);
+    let r = app.get(&teacher, &format!("{month_url}?format=pdf")).await;
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("định dạng"));
 }
