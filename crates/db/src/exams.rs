@@ -350,19 +350,22 @@ impl SaveQueue {
     fn start(pool: sqlx::AnyPool, backend: crate::Backend) -> Option<Self> {
         let rt = tokio::runtime::Handle::try_current().ok()?;
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-        // SQLite has one writer: batches one after the other. PostgreSQL commits several
-        // statements per WAL flush: a few batches in flight keep the disk busy.
+        // SQLite has one writer, but the commit that fills the WAL also checkpoints it (two
+        // fsyncs) on its own connection after the write lock is released: a second batch
+        // in flight writes meanwhile instead of every save waiting for the disk. PostgreSQL
+        // commits several statements per WAL flush: a few batches in flight keep the disk busy.
         let parallel = match backend {
-            crate::Backend::Sqlite => 1,
+            crate::Backend::Sqlite => 2,
             crate::Backend::Postgres => 4,
         };
-        rt.spawn(run_saves(pool, rx, parallel));
+        rt.spawn(run_saves(pool, backend, rx, parallel));
         Some(Self { tx })
     }
 }
 
 async fn run_saves(
     pool: sqlx::AnyPool,
+    backend: crate::Backend,
     mut rx: tokio::sync::mpsc::UnboundedReceiver<SaveJob>,
     parallel: usize,
 ) {
@@ -384,7 +387,7 @@ async fn run_saves(
         let pool = pool.clone();
         tokio::spawn(async move {
             let (saves, replies): (Vec<AnswerSave>, Vec<_>) = batch.into_iter().unzip();
-            match write_saves(&pool, &saves).await {
+            match write_saves(&pool, backend, &saves).await {
                 Ok(outcomes) => {
                     for (reply, o) in replies.into_iter().zip(outcomes) {
                         let _ = reply.send(Ok(o));
@@ -394,7 +397,7 @@ async fn run_saves(
                     // One save must not fail its neighbours: each alone, with its own result
                     // (all errors when the database is down; none acknowledged then).
                     for (save, reply) in saves.iter().zip(replies) {
-                        let r = write_saves(&pool, std::slice::from_ref(save))
+                        let r = write_saves(&pool, backend, std::slice::from_ref(save))
                             .await
                             .map(|mut o| o.pop().unwrap_or(SaveOutcome::Closed));
                         let _ = reply.send(r);
@@ -408,7 +411,23 @@ async fn run_saves(
 
 /// Writes saves and returns their outcomes in order. Saves of the same item go into separate
 /// statements (one statement cannot update a row twice), in arrival order.
-async fn write_saves(pool: &sqlx::AnyPool, saves: &[AnswerSave]) -> DbResult<Vec<SaveOutcome>> {
+///
+/// A save and the submission of its attempt never cross: an acknowledged answer is one the
+/// marking sees. SQLite has one writer, so a save commits wholly before or after the
+/// submission's update. On PostgreSQL the statement takes a share lock on the attempt rows it
+/// writes for (`FOR SHARE OF a`): a submission waits for the save's commit, and a save that
+/// meets a submission in progress re-reads the attempt after it and finds it closed — without
+/// the lock, a save whose snapshot still saw "started" could commit after the marking had read
+/// the answers, acknowledged yet not marked.
+async fn write_saves(
+    pool: &sqlx::AnyPool,
+    backend: crate::Backend,
+    saves: &[AnswerSave],
+) -> DbResult<Vec<SaveOutcome>> {
+    let lock = match backend {
+        crate::Backend::Postgres => " FOR SHARE OF a",
+        crate::Backend::Sqlite => "",
+    };
     let mut out: Vec<Option<SaveOutcome>> = vec![None; saves.len()];
     let mut rounds: Vec<Vec<usize>> = Vec::new();
     let mut seen: std::collections::HashMap<(Id, i64), usize> = Default::default();
@@ -446,8 +465,11 @@ async fn write_saves(pool: &sqlx::AnyPool, saves: &[AnswerSave]) -> DbResult<Vec
              SELECT a.id, v.item, a.school_id, v.response, v.seq, v.idem_key, v.saved_at \
              FROM v JOIN exam_attempts a ON a.id = v.attempt_id JOIN sessions s ON s.id_hash = v.sid \
              WHERE s.user_id = a.user_id AND s.expires_at > v.saved_at AND a.status = 'started' \
-             AND a.deadline_at + v.grace >= v.saved_at \
-             ON CONFLICT (attempt_id, item) DO UPDATE SET response = excluded.response, seq = excluded.seq, \
+             AND a.deadline_at + v.grace >= v.saved_at",
+        );
+        sql.push_str(lock);
+        sql.push_str(
+            " ON CONFLICT (attempt_id, item) DO UPDATE SET response = excluded.response, seq = excluded.seq, \
              idem_key = excluded.idem_key, saved_at = excluded.saved_at WHERE excluded.seq > exam_answers.seq \
              RETURNING attempt_id, item",
         );
@@ -1153,7 +1175,7 @@ impl Db {
         }
         // No writer (no runtime to run it, or it stopped): the same statement, alone. Saves
         // are idempotent, so a save the writer may also have made is harmless.
-        let mut out = write_saves(self.pool(), std::slice::from_ref(&save)).await?;
+        let mut out = write_saves(self.pool(), self.backend(), std::slice::from_ref(&save)).await?;
         Ok(out.pop().unwrap_or(SaveOutcome::Closed))
     }
 

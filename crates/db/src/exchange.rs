@@ -8,8 +8,9 @@
 //! roster import leaves the personal id empty when the file has none, so a missing one is
 //! normal data, reported row by row ([`Problem`]) rather than dropped in silence.
 //!
-//! One school is read in five queries; a unit's export walks its schools one by one, so the
-//! memory held is one school's rows plus what has been written.
+//! Schools are read in batches ([`Db::schools_export`]): five queries for up to
+//! [`EXPORT_BATCH`] schools, so a province of 1,000 schools is about a hundred queries rather
+//! than five thousand, and the memory held is one batch's rows plus what has been written.
 
 use crate::org::{School, Unit};
 use crate::{Db, DbResult, get_i64, get_id, get_opt_str, get_str};
@@ -19,7 +20,7 @@ use domain::grades::{
     comment_year_result, is_comment_graded, required_regular, term_average, year_average,
 };
 use domain::people::{Gender, StudentStatus};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 /// A class of the current year.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -265,58 +266,132 @@ fn vn_date(iso: &str) -> String {
     }
 }
 
+/// Binds the ids of `schools` to a query whose `IN` list is [`in_list`].
+fn bind_ids<'q>(
+    mut q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    ids: &'q [String],
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    for id in ids {
+        q = q.bind(id);
+    }
+    q
+}
+
+/// `$1, $2, …, $n`.
+fn in_list(n: usize) -> String {
+    (1..=n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Schools read per batch by [`Db::schools_export`] callers: five queries for this many
+/// schools, and at most this many schools' rows held at once.
+pub const EXPORT_BATCH: usize = 50;
+
+/// Courses of the current year: subject and periods, to choose the rule.
+struct CourseMeta {
+    code: String,
+    name: String,
+    periods: i64,
+    scheme: Scheme,
+}
+
+/// (term, kind) → [(slot, value)] of one student in one course.
+type Cells = HashMap<(i64, String), Vec<(i64, String)>>;
+
 impl Db {
     /// Everything one school sends for its current year.
     pub async fn school_export(&self, school: &School, unit: &Unit) -> DbResult<SchoolExport> {
-        let sid = school.id.to_string();
-        let year = sqlx::query(
-            "SELECT id, name FROM school_years WHERE school_id = $1 AND is_current = 1",
-        )
-        .bind(&sid)
-        .fetch_optional(self.pool())
-        .await?;
-        let mut out = SchoolExport {
-            school: school.clone(),
-            unit_code: unit.code.clone(),
-            unit_name: unit.name.clone(),
-            year: None,
-            classes: Vec::new(),
-            students: Vec::new(),
-            results: Vec::new(),
-            problems: Vec::new(),
-        };
-        let problem = |subject: String, class_name: String, what: &str, student| Problem {
-            school_code: school.code.clone(),
-            school_name: school.name.clone(),
-            subject,
-            class_name,
-            what: what.to_owned(),
-            student_id: student,
-        };
-        let Some(year) = year else {
-            out.problems.push(problem(
-                format!("Trường {}", school.name),
-                String::new(),
-                "chưa thiết lập năm học hiện tại: chưa có lớp, học sinh và kết quả để gửi",
-                None,
-            ));
-            return Ok(out);
-        };
-        let year_id = get_str(&year, "id")?;
-        out.year = Some(get_str(&year, "name")?);
+        self.schools_export(&[(school, unit)])
+            .await?
+            .pop()
+            .ok_or(crate::DbError::NotFound)
+    }
 
-        for r in sqlx::query(
-            "SELECT c.name, c.grade, COALESCE(st.full_name, '') AS homeroom, \
-             (SELECT COUNT(*) FROM enrollments e WHERE e.class_id = c.id) AS size \
-             FROM classes c LEFT JOIN staff st ON st.id = c.homeroom_staff_id \
-             WHERE c.school_id = $1 AND c.year_id = $2 ORDER BY c.grade, c.name",
+    /// Everything each of `schools` (with its managing unit) sends for its current year, in the
+    /// order given: five queries for all of them, whatever their number (callers pass at most
+    /// [`EXPORT_BATCH`] at a time to bound the memory held).
+    pub async fn schools_export(
+        &self,
+        schools: &[(&School, &Unit)],
+    ) -> DbResult<Vec<SchoolExport>> {
+        if schools.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<String> = schools.iter().map(|(s, _)| s.id.to_string()).collect();
+        let list = in_list(ids.len());
+        let by_id: HashMap<Id, usize> = schools
+            .iter()
+            .enumerate()
+            .map(|(i, (s, _))| (s.id, i))
+            .collect();
+        let mut out: Vec<SchoolExport> = schools
+            .iter()
+            .map(|(school, unit)| SchoolExport {
+                school: (*school).clone(),
+                unit_code: unit.code.clone(),
+                unit_name: unit.name.clone(),
+                year: None,
+                classes: Vec::new(),
+                students: Vec::new(),
+                results: Vec::new(),
+                problems: Vec::new(),
+            })
+            .collect();
+        let problem =
+            |school: &School, subject: String, class_name: String, what: &str, student| Problem {
+                school_code: school.code.clone(),
+                school_name: school.name.clone(),
+                subject,
+                class_name,
+                what: what.to_owned(),
+                student_id: student,
+            };
+
+        // The current year of each school (the first, should there be two).
+        let mut year_of: Vec<Option<String>> = vec![None; schools.len()];
+        for r in bind_ids(
+            sqlx::query(&format!(
+                "SELECT school_id, id, name FROM school_years \
+                 WHERE is_current = 1 AND school_id IN ({list}) ORDER BY school_id, name"
+            )),
+            &ids,
         )
-        .bind(&sid)
-        .bind(&year_id)
         .fetch_all(self.pool())
         .await?
         {
-            out.classes.push(ExClass {
+            let i = by_id[&get_id(&r, "school_id")?];
+            if year_of[i].is_none() {
+                year_of[i] = Some(get_str(&r, "id")?);
+                out[i].year = Some(get_str(&r, "name")?);
+            }
+        }
+        // Index of the school whose current year `year` is.
+        let current = |r: &sqlx::any::AnyRow| -> DbResult<Option<usize>> {
+            let i = by_id
+                .get(&get_id(r, "school_id")?)
+                .copied()
+                .ok_or_else(|| crate::DbError::Corrupt("school_id".into()))?;
+            let y = get_str(r, "year_id")?;
+            Ok((year_of[i].as_deref() == Some(y.as_str())).then_some(i))
+        };
+
+        for r in bind_ids(
+            sqlx::query(&format!(
+                "SELECT c.school_id, c.year_id, c.name, c.grade, COALESCE(st.full_name, '') AS homeroom, \
+                 (SELECT COUNT(*) FROM enrollments e WHERE e.class_id = c.id) AS size \
+                 FROM classes c JOIN school_years y ON y.id = c.year_id AND y.is_current = 1 \
+                 LEFT JOIN staff st ON st.id = c.homeroom_staff_id \
+                 WHERE c.school_id IN ({list}) ORDER BY c.school_id, c.grade, c.name"
+            )),
+            &ids,
+        )
+        .fetch_all(self.pool())
+        .await?
+        {
+            let Some(i) = current(&r)? else { continue };
+            out[i].classes.push(ExClass {
                 name: get_str(&r, "name")?,
                 grade: get_i64(&r, "grade")?,
                 homeroom: get_str(&r, "homeroom")?,
@@ -324,17 +399,21 @@ impl Db {
             });
         }
 
-        for r in sqlx::query(
-            "SELECT s.id, s.code, s.personal_id, s.full_name, s.birth_date, s.gender, s.ethnicity, \
-             s.status, c.name AS class_name, c.grade FROM enrollments e \
-             JOIN students s ON s.id = e.student_id JOIN classes c ON c.id = e.class_id \
-             WHERE e.school_id = $1 AND e.year_id = $2 ORDER BY c.grade, c.name, s.name_folded, s.code",
+        for r in bind_ids(
+            sqlx::query(&format!(
+                "SELECT e.school_id, e.year_id, s.id, s.code, s.personal_id, s.full_name, s.birth_date, \
+                 s.gender, s.ethnicity, s.status, c.name AS class_name, c.grade FROM enrollments e \
+                 JOIN school_years y ON y.id = e.year_id AND y.is_current = 1 \
+                 JOIN students s ON s.id = e.student_id JOIN classes c ON c.id = e.class_id \
+                 WHERE e.school_id IN ({list}) \
+                 ORDER BY e.school_id, c.grade, c.name, s.name_folded, s.code"
+            )),
+            &ids,
         )
-        .bind(&sid)
-        .bind(&year_id)
         .fetch_all(self.pool())
         .await?
         {
+            let Some(i) = current(&r)? else { continue };
             let personal_id = get_opt_str(&r, "personal_id")?.filter(|p| !p.trim().is_empty());
             let st = ExStudent {
                 id: get_id(&r, "id")?,
@@ -349,78 +428,111 @@ impl Db {
                 grade: get_i64(&r, "grade")?,
             };
             if st.personal_id.is_none() {
-                out.problems.push(problem(
+                let p = problem(
+                    &out[i].school,
                     format!("Học sinh {}", st.full_name),
                     st.class_name.clone(),
                     MISSING_ID,
                     Some(st.id),
-                ));
+                );
+                out[i].problems.push(p);
             }
-            out.students.push(st);
+            out[i].students.push(st);
         }
 
-        // Courses of the year: subject and periods, to choose the rule.
-        struct CourseMeta {
-            code: String,
-            name: String,
-            periods: i64,
-            scheme: Scheme,
-        }
-        let mut courses: HashMap<Id, CourseMeta> = HashMap::new();
-        for r in sqlx::query(
-            "SELECT co.id, su.code, su.name, su.periods_per_year, cl.grade FROM courses co \
-             JOIN subjects su ON su.id = co.subject_id JOIN classes cl ON cl.id = co.class_id \
-             WHERE co.school_id = $1 AND co.year_id = $2",
+        let mut courses: HashMap<Id, (usize, CourseMeta)> = HashMap::new();
+        for r in bind_ids(
+            sqlx::query(&format!(
+                "SELECT co.school_id, co.year_id, co.id, su.code, su.name, su.periods_per_year, cl.grade \
+                 FROM courses co JOIN school_years y ON y.id = co.year_id AND y.is_current = 1 \
+                 JOIN subjects su ON su.id = co.subject_id JOIN classes cl ON cl.id = co.class_id \
+                 WHERE co.school_id IN ({list})"
+            )),
+            &ids,
         )
-        .bind(&sid)
-        .bind(&year_id)
         .fetch_all(self.pool())
         .await?
         {
+            let Some(i) = current(&r)? else { continue };
             let code = get_str(&r, "code")?;
             let name = get_str(&r, "name")?;
             let scheme = Scheme::of(get_i64(&r, "grade")?, &code, &name);
             courses.insert(
                 get_id(&r, "id")?,
-                CourseMeta {
-                    code,
-                    name,
-                    periods: get_i64(&r, "periods_per_year")?,
-                    scheme,
-                },
+                (
+                    i,
+                    CourseMeta {
+                        code,
+                        name,
+                        periods: get_i64(&r, "periods_per_year")?,
+                        scheme,
+                    },
+                ),
             );
         }
-        // (student, course) → (term, kind) → [(slot, value)]
-        type Cells = HashMap<(i64, String), Vec<(i64, String)>>;
-        let mut cells: BTreeMap<(Id, Id), Cells> = BTreeMap::new();
-        for r in sqlx::query(
-            "SELECT g.course_id, g.student_id, g.term, g.kind, g.slot, g.value FROM grade_entries g \
-             JOIN courses co ON co.id = g.course_id WHERE g.school_id = $1 AND co.year_id = $2",
+
+        // (student, course) → cells, for the courses of the current years only (those in
+        // `courses`). The cells come one row per course, packed by the database
+        // (`student \x1f term \x1f kind \x1f slot \x1f value`, cells apart by `\x1e`): a
+        // province has a million cells, and a million result rows cost seconds in the driver
+        // alone where fifteen thousand cost milliseconds. Gradebook values never hold these
+        // control characters (they are scores, ratings and levels); a cell that would not
+        // unpack is refused as corrupt rather than skipped.
+        let mut cells: HashMap<(Id, Id), Cells> = HashMap::new();
+        for r in bind_ids(
+            sqlx::query(&format!(
+                "SELECT course_id, string_agg(student_id || '\u{1f}' || CAST(term AS TEXT) || '\u{1f}' \
+                 || kind || '\u{1f}' || CAST(slot AS TEXT) || '\u{1f}' || value, '\u{1e}') AS cells \
+                 FROM grade_entries WHERE school_id IN ({list}) GROUP BY course_id"
+            )),
+            &ids,
         )
-        .bind(&sid)
-        .bind(&year_id)
         .fetch_all(self.pool())
         .await?
         {
-            cells
-                .entry((get_id(&r, "student_id")?, get_id(&r, "course_id")?))
-                .or_default()
-                .entry((get_i64(&r, "term")?, get_str(&r, "kind")?))
-                .or_default()
-                .push((get_i64(&r, "slot")?, get_str(&r, "value")?));
+            let course = get_id(&r, "course_id")?;
+            if !courses.contains_key(&course) {
+                continue;
+            }
+            let packed = get_str(&r, "cells")?;
+            for cell in packed.split('\u{1e}') {
+                let corrupt = || crate::DbError::Corrupt(format!("ô điểm \"{cell}\""));
+                let mut f = cell.splitn(5, '\u{1f}');
+                let (Some(student), Some(term), Some(kind), Some(slot), Some(value)) =
+                    (f.next(), f.next(), f.next(), f.next(), f.next())
+                else {
+                    return Err(corrupt());
+                };
+                let term: i64 = term.parse().map_err(|_| corrupt())?;
+                let slot: i64 = slot.parse().map_err(|_| corrupt())?;
+                cells
+                    .entry((crate::parse_id(student)?, course))
+                    .or_default()
+                    .entry((term, kind.to_owned()))
+                    .or_default()
+                    .push((slot, value.to_owned()));
+            }
         }
-        let order: HashMap<Id, usize> = out
-            .students
+        // Each school's students in page order.
+        let order: Vec<HashMap<Id, usize>> = out
             .iter()
-            .enumerate()
-            .map(|(i, s)| (s.id, i))
+            .map(|x| {
+                x.students
+                    .iter()
+                    .enumerate()
+                    .map(|(i, s)| (s.id, i))
+                    .collect()
+            })
             .collect();
         for ((student, course), c) in &cells {
-            let (Some(meta), true) = (courses.get(course), order.contains_key(student)) else {
+            let Some((i, meta)) = courses.get(course) else {
                 continue;
             };
+            if !order[*i].contains_key(student) {
+                continue;
+            }
             let (term_i, term_ii, year) = subject_results(meta.scheme, meta.periods, c);
-            out.results.push(ExResult {
+            out[*i].results.push(ExResult {
                 student_id: *student,
                 subject_code: meta.code.clone(),
                 subject_name: meta.name.clone(),
@@ -430,11 +542,24 @@ impl Db {
                 year,
             });
         }
-        out.results.sort_by(|a, b| {
-            order[&a.student_id]
-                .cmp(&order[&b.student_id])
-                .then_with(|| a.subject_code.cmp(&b.subject_code))
-        });
+        for (i, x) in out.iter_mut().enumerate() {
+            let o = &order[i];
+            x.results.sort_by(|a, b| {
+                o[&a.student_id]
+                    .cmp(&o[&b.student_id])
+                    .then_with(|| a.subject_code.cmp(&b.subject_code))
+            });
+            if year_of[i].is_none() {
+                let p = problem(
+                    &x.school,
+                    format!("Trường {}", x.school.name),
+                    String::new(),
+                    "chưa thiết lập năm học hiện tại: chưa có lớp, học sinh và kết quả để gửi",
+                    None,
+                );
+                x.problems.push(p);
+            }
+        }
         Ok(out)
     }
 

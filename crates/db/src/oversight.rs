@@ -1,6 +1,6 @@
 //! Figures for the oversight dashboards of the Sở and communes, computed from use.
 
-use crate::{Db, DbResult, Val, get_i64, get_id, now_ms};
+use crate::{Db, DbResult, Val, get_i64, get_id, get_str, now_ms};
 use domain::{Id, new_id};
 use std::collections::HashMap;
 
@@ -135,12 +135,17 @@ const GROUPED: &[(&str, Since, Fill)] = &[
         |c, v| c.tasks = v[0],
     ),
     (
-        "SELECT l.school_id, CAST(COALESCE(SUM(l.periods), 0) AS BIGINT) AS a, \
-         CAST(COALESCE(SUM(CASE WHEN l.form = 'online_replace' THEN l.periods ELSE 0 END), 0) AS BIGINT) AS b, \
-         CAST(0 AS BIGINT) AS c \
-         FROM lessons l JOIN courses co ON co.id = l.course_id \
+        // Summed per course from the covering index first (16 courses a school, not 160
+        // lessons), then only the courses of the current year are kept.
+        "SELECT l.school_id, CAST(COALESCE(SUM(l.p), 0) AS BIGINT) AS a, \
+         CAST(COALESCE(SUM(l.o), 0) AS BIGINT) AS b, CAST(0 AS BIGINT) AS c \
+         FROM (SELECT school_id, course_id, SUM(periods) AS p, \
+               SUM(CASE WHEN form = 'online_replace' THEN periods ELSE 0 END) AS o FROM lessons \
+               WHERE school_id IN (SELECT id FROM schools WHERE unit_path LIKE $1) \
+               GROUP BY school_id, course_id) l \
+         JOIN courses co ON co.id = l.course_id \
          JOIN school_years y ON y.id = co.year_id AND y.is_current = 1 \
-         WHERE l.school_id IN (SELECT id FROM schools WHERE unit_path LIKE $1) GROUP BY l.school_id",
+         GROUP BY l.school_id",
         Since::Nothing,
         |c, v| {
             c.periods_planned = v[0];
@@ -148,6 +153,20 @@ const GROUPED: &[(&str, Since, Fill)] = &[
         },
     ),
 ];
+
+/// The columns of `coverage_snapshot` after `school_id`, in [`Coverage`] order.
+const SNAPSHOT_COLS: &str = "deployed, staff, staff_active_7, staff_active_30, students, \
+     students_active_7, students_active_30, parents, parents_connected, announcements_30, \
+     messages_30, materials, materials_approved, tasks, periods_planned, periods_online";
+
+/// The stored figures of a subtree ([`Db::coverage_snapshot_within`]).
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    /// By school id; schools never counted are absent.
+    pub figures: HashMap<Id, Coverage>,
+    /// When the oldest of these figures was computed (unix ms); none when nothing is stored.
+    pub computed_at: Option<i64>,
+}
 
 impl Db {
     /// The figures of every school within the subtree at `path`, by school id (schools without
@@ -174,6 +193,117 @@ impl Db {
             }
         }
         Ok(out)
+    }
+
+    /// Counts the figures of every school within the subtree at `path` ([`Db::coverage_within`])
+    /// and stores them in `coverage_snapshot`, replacing what was stored for those schools.
+    /// The figures are stamped with the time the counting started, so their age is never
+    /// understated. Returns the number of schools stored.
+    pub async fn refresh_coverage_snapshot(&self, path: &str) -> DbResult<usize> {
+        let started = now_ms();
+        let pattern = format!("{path}%");
+        let ids: Vec<String> = sqlx::query("SELECT id FROM schools WHERE unit_path LIKE $1")
+            .bind(&pattern)
+            .fetch_all(self.pool())
+            .await?
+            .iter()
+            .map(|r| get_str(r, "id"))
+            .collect::<DbResult<_>>()?;
+        let mut figures = self.coverage_within(path).await?;
+        let rows: Vec<Vec<Val>> = ids
+            .into_iter()
+            .map(|id| {
+                let c = figures.remove(&crate::parse_id(&id)?).unwrap_or_default();
+                let mut row: Vec<Val> = vec![id.into(), i64::from(c.deployed).into()];
+                row.extend(
+                    [
+                        c.staff,
+                        c.staff_active_7,
+                        c.staff_active_30,
+                        c.students,
+                        c.students_active_7,
+                        c.students_active_30,
+                        c.parents,
+                        c.parents_connected,
+                        c.announcements_30,
+                        c.messages_30,
+                        c.materials,
+                        c.materials_approved,
+                        c.tasks,
+                        c.periods_planned,
+                        c.periods_online,
+                        started,
+                    ]
+                    .map(Val::I),
+                );
+                Ok(row)
+            })
+            .collect::<DbResult<_>>()?;
+        let mut tx = self.pool().begin().await?;
+        sqlx::query(
+            "DELETE FROM coverage_snapshot \
+             WHERE school_id IN (SELECT id FROM schools WHERE unit_path LIKE $1)",
+        )
+        .bind(&pattern)
+        .execute(&mut *tx)
+        .await?;
+        crate::insert_many(
+            &mut tx,
+            &format!("INSERT INTO coverage_snapshot (school_id, {SNAPSHOT_COLS}, computed_at)"),
+            &rows,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(rows.len())
+    }
+
+    /// The figures stored by the last [`Db::refresh_coverage_snapshot`] for the schools within
+    /// the subtree at `path` (schools never counted are absent).
+    pub async fn coverage_snapshot_within(&self, path: &str) -> DbResult<Snapshot> {
+        let rows = sqlx::query(&format!(
+            "SELECT school_id, {SNAPSHOT_COLS}, computed_at FROM coverage_snapshot \
+             WHERE school_id IN (SELECT id FROM schools WHERE unit_path LIKE $1)"
+        ))
+        .bind(format!("{path}%"))
+        .fetch_all(self.pool())
+        .await?;
+        let mut out = Snapshot::default();
+        for r in &rows {
+            let g = |c: &str| get_i64(r, c);
+            let at = g("computed_at")?;
+            out.computed_at = Some(out.computed_at.map_or(at, |o: i64| o.min(at)));
+            out.figures.insert(
+                get_id(r, "school_id")?,
+                Coverage {
+                    deployed: g("deployed")? != 0,
+                    staff: g("staff")?,
+                    staff_active_7: g("staff_active_7")?,
+                    staff_active_30: g("staff_active_30")?,
+                    students: g("students")?,
+                    students_active_7: g("students_active_7")?,
+                    students_active_30: g("students_active_30")?,
+                    parents: g("parents")?,
+                    parents_connected: g("parents_connected")?,
+                    announcements_30: g("announcements_30")?,
+                    messages_30: g("messages_30")?,
+                    materials: g("materials")?,
+                    materials_approved: g("materials_approved")?,
+                    tasks: g("tasks")?,
+                    periods_planned: g("periods_planned")?,
+                    periods_online: g("periods_online")?,
+                },
+            );
+        }
+        Ok(out)
+    }
+
+    /// How many schools there are in all (the dashboards decide from it whether stored figures
+    /// are worth keeping).
+    pub async fn school_count(&self) -> DbResult<i64> {
+        let r = sqlx::query("SELECT COUNT(*) AS n FROM schools")
+            .fetch_one(self.pool())
+            .await?;
+        get_i64(&r, "n")
     }
 
     /// Marks an account active now.

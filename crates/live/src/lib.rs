@@ -187,6 +187,8 @@ pub struct LiveStats {
     pub down_tracks: usize,
     /// Datagrams dropped by the per-peer rate limit since the start.
     pub dropped_packets: u64,
+    /// Datagrams handed to the network (media, RTCP, ICE, DTLS) since the start.
+    pub sent_datagrams: u64,
 }
 
 impl Live {
@@ -311,6 +313,7 @@ impl Live {
             forwarded_frames: s.forwarded.load(Relaxed),
             down_tracks: s.down_tracks.load(Relaxed),
             dropped_packets: s.dropped.load(Relaxed),
+            sent_datagrams: s.sent.load(Relaxed),
         }
     }
 

@@ -1,22 +1,31 @@
 //! The socket loop: one tokio task owns the UDP socket and the ICE-TCP listener, feeds the
 //! [`Core`] with datagrams, commands and the time, and sends what it produces. It sleeps
 //! until the next packet, command or str0m timeout, so an idle server costs nothing.
+//!
+//! System calls are batched (quinn-udp): datagrams are read several at a time (`recvmmsg`,
+//! and GRO where the kernel coalesces a peer's datagrams), and consecutive datagrams to the
+//! same peer (the packets of a video frame) leave as one GSO send.
 
 use crate::room::Now;
 use crate::server::{Cmd, Core};
+use quinn_udp::{RecvMeta, UdpSockRef, UdpSocketState};
 use std::collections::HashMap;
-use std::io;
+use std::io::{self, IoSliceMut};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
-use str0m::net::Protocol;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use str0m::net::{Protocol, Transmit};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, Interest};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::sync::mpsc;
 
-/// Largest datagram we read.
-const MAX_DATAGRAM: usize = 2048;
 /// Datagrams read in one go before the peers are polled.
 const BATCH: usize = 64;
+/// Receive buffers per `recvmmsg`.
+const RECV_BUFFERS: usize = 8;
+/// Size of one receive buffer: room for a GRO batch (the kernel coalesces up to 64 KiB).
+const RECV_BUFFER: usize = 65_536;
+/// Bytes of one GSO send at most (the limit of a UDP datagram).
+const MAX_GSO_BYTES: usize = 65_000;
 /// Open ICE-TCP connections at most (each is a task pair and a buffer).
 const MAX_TCP: usize = 4096;
 /// Frames queued per ICE-TCP connection before we drop (TCP behind on a bad network).
@@ -107,7 +116,16 @@ pub async fn run(
         .map_or(0, |a| a.port());
     let (tcp_tx, mut tcp_rx) = mpsc::channel::<TcpIn>(4096);
     let mut writers: HashMap<SocketAddr, mpsc::Sender<Vec<u8>>> = HashMap::new();
-    let mut buf = vec![0u8; MAX_DATAGRAM];
+    let state = match UdpSocketState::new(UdpSockRef::from(&udp)) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!("live: cannot set up the UDP socket: {e}");
+            return;
+        }
+    };
+    let mut bufs = vec![vec![0u8; RECV_BUFFER]; RECV_BUFFERS];
+    let mut meta = vec![RecvMeta::default(); RECV_BUFFERS];
+    let mut gso = Vec::with_capacity(MAX_GSO_BYTES);
     loop {
         let wake = core.next_timeout(Instant::now()) + TIMER_SLACK;
         tokio::select! {
@@ -115,26 +133,40 @@ pub async fn run(
                 Some(cmd) => core.command(Now::system(), cmd),
                 None => break,
             },
-            r = udp.recv_from(&mut buf) => {
-                match r {
-                    Ok((n, source)) => {
-                        let now = Instant::now();
-                        let dest = local_for(source, udp_port, &announced);
-                        core.receive(now, Protocol::Udp, source, dest, &buf[..n]);
-                        for _ in 0..BATCH {
-                            match udp.try_recv_from(&mut buf) {
-                                Ok((n, source)) => {
-                                    let dest = local_for(source, udp_port, &announced);
-                                    core.receive(now, Protocol::Udp, source, dest, &buf[..n]);
+            ready = udp.readable() => {
+                if let Err(e) = ready {
+                    tracing::debug!("live: udp readiness: {e}");
+                    continue;
+                }
+                let now = Instant::now();
+                let mut read = 0;
+                while read < BATCH {
+                    let mut slices: Vec<IoSliceMut<'_>> =
+                        bufs.iter_mut().map(|b| IoSliceMut::new(b)).collect();
+                    let got = udp.try_io(Interest::READABLE, || {
+                        state.recv(UdpSockRef::from(&udp), &mut slices, &mut meta)
+                    });
+                    drop(slices);
+                    match got {
+                        Ok(n) => {
+                            for (m, buf) in meta.iter().zip(&bufs).take(n) {
+                                let dest = local_for(m.addr, udp_port, &announced);
+                                // A GRO batch: datagrams of one peer, `stride` bytes apart.
+                                for d in buf[..m.len].chunks(m.stride.max(1)) {
+                                    core.receive(now, Protocol::Udp, m.addr, dest, d);
+                                    read += 1;
                                 }
-                                Err(_) => break,
                             }
                         }
-                        core.flush(Instant::now());
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                        // ICMP errors (a peer went away) surface here on some systems.
+                        Err(e) => {
+                            tracing::debug!("live: udp receive: {e}");
+                            break;
+                        }
                     }
-                    // ICMP errors (a peer went away) surface here on some systems.
-                    Err(e) => tracing::debug!("live: udp receive: {e}"),
                 }
+                core.flush(Instant::now());
             }
             accepted = accept(tcp.as_ref()) => {
                 match accepted {
@@ -161,23 +193,93 @@ pub async fn run(
             },
             _ = tokio::time::sleep_until(wake.into()) => core.timeout(Now::system()),
         }
-        for t in core.transmits.drain(..) {
-            match t.proto {
-                Protocol::Udp => {
-                    // A full socket buffer drops the datagram, as the network would.
-                    if let Err(e) = udp.try_send_to(&t.contents, t.destination)
-                        && e.kind() != io::ErrorKind::WouldBlock
-                    {
-                        tracing::debug!("live: udp send to {}: {e}", t.destination);
-                    }
-                }
-                _ => {
-                    if let Some(w) = writers.get(&t.destination) {
-                        let _ = w.try_send(t.contents.into());
-                    }
+        let mut transmits = std::mem::take(&mut core.transmits);
+        core.sent(transmits.len());
+        send_all(&udp, &state, &mut gso, &writers, &mut transmits);
+        core.transmits = transmits;
+    }
+}
+
+/// Sends (and clears) `transmits`: UDP ones in GSO batches, TCP ones to their connection.
+fn send_all(
+    udp: &UdpSocket,
+    state: &UdpSocketState,
+    gso: &mut Vec<u8>,
+    writers: &HashMap<SocketAddr, mpsc::Sender<Vec<u8>>>,
+    transmits: &mut Vec<Transmit>,
+) {
+    let max_segments = state.max_gso_segments().max(1);
+    // The batch being gathered: destination, segment size, segments.
+    let mut batch: Option<(SocketAddr, usize, usize)> = None;
+    for t in transmits.drain(..) {
+        if t.proto != Protocol::Udp {
+            if let Some(w) = writers.get(&t.destination) {
+                let _ = w.try_send(t.contents.into());
+            }
+            continue;
+        }
+        let len = t.contents.len();
+        // GSO splits a send into equal segments; only the last may be shorter.
+        let joins = batch.is_some_and(|(dest, size, n)| {
+            dest == t.destination
+                && n < max_segments
+                && gso.len() == size * n
+                && len <= size
+                && gso.len() + len <= MAX_GSO_BYTES
+        });
+        if joins {
+            if let Some((_, _, n)) = batch.as_mut() {
+                *n += 1;
+            }
+        } else {
+            if let Some((dest, size, n)) = batch {
+                send_batch(udp, state, dest, gso, size, n);
+            }
+            gso.clear();
+            batch = Some((t.destination, len, 1));
+        }
+        gso.extend_from_slice(&t.contents);
+    }
+    if let Some((dest, size, n)) = batch {
+        send_batch(udp, state, dest, gso, size, n);
+    }
+    gso.clear();
+}
+
+/// One send of `n` datagrams of `size` bytes (the last may be shorter) to `dest`. A full socket
+/// buffer drops them, as the network would; a network device that refuses GSO gets them one by one.
+fn send_batch(
+    udp: &UdpSocket,
+    state: &UdpSocketState,
+    dest: SocketAddr,
+    data: &[u8],
+    size: usize,
+    n: usize,
+) {
+    let transmit = |contents, segment_size| quinn_udp::Transmit {
+        destination: dest,
+        ecn: None,
+        contents,
+        segment_size,
+        src_ip: None,
+    };
+    let segment_size = (n > 1).then_some(size);
+    match state.try_send(UdpSockRef::from(udp), &transmit(data, segment_size)) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+        Err(e) if n > 1 => {
+            tracing::debug!(
+                "live: udp send of {n} segments to {dest}: {e}; sending them one by one"
+            );
+            for d in data.chunks(size) {
+                if let Err(e) = state.try_send(UdpSockRef::from(udp), &transmit(d, None))
+                    && e.kind() != io::ErrorKind::WouldBlock
+                {
+                    tracing::debug!("live: udp send to {dest}: {e}");
                 }
             }
         }
+        Err(e) => tracing::debug!("live: udp send to {dest}: {e}"),
     }
 }
 

@@ -40,6 +40,8 @@ pub struct Stats {
     pub down_tracks: AtomicUsize,
     /// Datagrams dropped by the per-peer rate limit.
     pub dropped: AtomicU64,
+    /// Datagrams handed to the network (media, RTCP, ICE, DTLS) since the start.
+    pub sent: AtomicU64,
 }
 
 /// Requests from [`Live`](crate::Live) handles and connection pumps.
@@ -136,6 +138,13 @@ impl Core {
             transmits: Vec::new(),
             stats,
         }
+    }
+
+    /// Counts datagrams handed to the network.
+    pub fn sent(&self, datagrams: usize) {
+        self.stats
+            .sent
+            .fetch_add(datagrams as u64, Ordering::Relaxed);
     }
 
     fn update_stats(&self) {
@@ -639,7 +648,7 @@ impl Core {
     fn poll_peer(&mut self, conn: ConnId, now: Instant) {
         let mut events = std::mem::take(&mut self.events_buf);
         let polled = match self.conns.get_mut(&conn).and_then(|c| c.peer.as_mut()) {
-            Some(p) => p.poll(&mut self.transmits, &mut events),
+            Some(p) => p.poll(now, &mut self.transmits, &mut events),
             None => Ok(()),
         };
         if let Err(e) = polled {
@@ -727,7 +736,7 @@ impl Core {
             let Some(p) = c.peer.as_mut() else {
                 continue;
             };
-            if let Err(e) = p.poll(&mut self.transmits, &mut events) {
+            if let Err(e) = p.poll(now, &mut self.transmits, &mut events) {
                 tracing::debug!("live: peer {conn} failed: {e}");
                 self.drop_peer(conn);
                 continue;

@@ -34,6 +34,13 @@ pub const INGRESS_BURST: f64 = 4000.0;
 pub const INITIAL_BWE: Bitrate = Bitrate::kbps(500);
 /// Minimum time between two keyframe requests for the same layer.
 const KEYFRAME_INTERVAL: Duration = Duration::from_millis(500);
+/// Timeouts str0m wants within this much of now are run by [`Peer::poll`] at once.
+const INLINE_TIMEOUT: Duration = Duration::from_micros(100);
+/// At most this many of them per poll (a burst of packets; the rest wait for the loop).
+const INLINE_ROUNDS: u32 = 128;
+/// How long the pacer's timeout after the last packet of a burst may wait (for the next
+/// media written, which runs it anyway): str0m's other timers are tens of milliseconds apart.
+const AFTER_BURST: Duration = Duration::from_millis(10);
 /// A simulcast layer silent for longer than this is considered gone.
 const LAYER_TIMEOUT: Duration = Duration::from_millis(1500);
 
@@ -453,6 +460,12 @@ pub struct Peer {
     pub quality: Quality,
     /// Incoming SSRCs seen, with the track (mid) and simulcast layer they belong to.
     ssrcs: Vec<(Ssrc, Mid, Option<Rid>)>,
+    /// Media was written since the last poll (str0m then wants a timeout before sending it).
+    written: bool,
+    /// Media packets written that str0m has not sent yet.
+    queued: usize,
+    /// The latest time given to str0m (which ignores timeouts before it).
+    clock: Instant,
 }
 
 impl Peer {
@@ -479,6 +492,9 @@ impl Peer {
             bwe: INITIAL_BWE,
             quality,
             ssrcs: Vec::new(),
+            written: false,
+            queued: 0,
+            clock: now,
         };
         peer.set_quality(quality);
         Ok((peer, answer.to_sdp_string()))
@@ -503,6 +519,7 @@ impl Peer {
             return Ok(false);
         }
         self.rtc.handle_input(input)?;
+        self.clock = self.clock.max(now);
         self.next_timeout = now;
         Ok(true)
     }
@@ -510,27 +527,83 @@ impl Peer {
     /// Drives time forward.
     pub fn timeout(&mut self, now: Instant) -> Result<(), RtcError> {
         self.rtc.handle_input(Input::Timeout(now))?;
+        self.clock = self.clock.max(now);
         self.next_timeout = now;
         Ok(())
     }
 
     /// Polls str0m until its next timeout; transmits go to `tx`, events are returned.
+    ///
+    /// With bandwidth estimation on, str0m's pacer lets one packet out per timeout: it wants
+    /// a timeout after new media is written and again after each packet it releases. Those
+    /// timeouts are run here at once (without first polling for them, which costs as much as
+    /// the timeout itself), so that a frame leaves in one burst, which the socket loop sends
+    /// with one system call, instead of one packet per wake-up of the loop.
     pub fn poll(
         &mut self,
+        now: Instant,
         tx: &mut Vec<Transmit>,
         events: &mut Vec<Event>,
     ) -> Result<(), RtcError> {
+        let mut rounds = 0;
+        if std::mem::take(&mut self.written) {
+            self.tick(now)?;
+        }
         loop {
             match self.rtc.poll_output()? {
+                Output::Timeout(t) if t <= now + INLINE_TIMEOUT && rounds < INLINE_ROUNDS => {
+                    rounds += 1;
+                    self.tick(t)?;
+                }
                 Output::Timeout(t) => {
                     self.next_timeout = t;
                     return Ok(());
                 }
-                Output::Transmit(t) => tx.push(t),
+                Output::Transmit(t) => {
+                    let media = self.queued > 0 && self.is_media(&t.contents);
+                    tx.push(t);
+                    if media {
+                        self.queued -= 1;
+                        if self.queued == 0 {
+                            // Everything written has left. Nothing else was waiting (str0m
+                            // hands out events and RTCP before media), so the timeout the pacer
+                            // now wants can wait for the next media or a short while.
+                            self.next_timeout = now + AFTER_BURST;
+                            return Ok(());
+                        }
+                    }
+                    if rounds < INLINE_ROUNDS {
+                        // The pacer's next packet (1 µs later, as str0m would ask).
+                        rounds += 1;
+                        self.tick(now.max(self.clock + Duration::from_micros(1)))?;
+                    }
+                }
                 Output::Event(Event::MediaAdded(added)) => self.add_in(added.mid, added.kind),
                 Output::Event(e) => events.push(e),
             }
         }
+    }
+
+    /// A timeout at `at`, or at str0m's clock if that is later (an earlier one does nothing).
+    fn tick(&mut self, at: Instant) -> Result<(), RtcError> {
+        self.clock = self.clock.max(at);
+        self.rtc.handle_input(Input::Timeout(self.clock))
+    }
+
+    /// Whether a datagram is RTP on one of our sending streams (not RTCP, not a resend or
+    /// padding on an RTX stream): the SSRC of SRTP is in the clear.
+    fn is_media(&self, datagram: &[u8]) -> bool {
+        let Some(b) = datagram.get(..12) else {
+            return false;
+        };
+        // Version 2, and a payload type outside the RTCP range (RFC 5761).
+        if b[0] >> 6 != 2 || (64..96).contains(&(b[1] & 0x7f)) {
+            return false;
+        }
+        let ssrc = Ssrc::from(u32::from_be_bytes([b[8], b[9], b[10], b[11]]));
+        self.outs
+            .iter()
+            .any(|o| o.tx.is_some_and(|(s, _)| s == ssrc))
     }
 
     /// The browser's m-lines come in a fixed order: mic audio, camera video, screen video.
@@ -829,6 +902,8 @@ impl Peer {
             return Ok(false);
         };
         stream.write_rtp(write);
+        self.written = true;
+        self.queued += 1;
         self.next_timeout = pkt.timestamp;
         Ok(true)
     }

@@ -481,6 +481,8 @@ pub struct BenchReport {
     pub process_cpu: Duration,
     /// RTP packets written to subscribers per second (the SFU forwards packets, not frames).
     pub forwarded_frames_per_sec: f64,
+    /// Datagrams the server sent per second (forwarded media, RTCP, padding, ICE).
+    pub sent_datagrams_per_sec: f64,
     /// Tracks being sent to subscribers at the end.
     pub down_tracks: usize,
     /// Down-tracks one core could carry at this cost (down-tracks ÷ fraction of a core used).
@@ -646,10 +648,10 @@ pub async fn bench(opts: BenchOptions) -> std::io::Result<BenchReport> {
         }
     }
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let (cpu0, proc0, frames0, t0) = (
+    let stats0 = live.stats();
+    let (cpu0, proc0, t0) = (
         server_cpu().await,
         proc_cpu("/proc/self/stat"),
-        live.stats().forwarded_frames,
         Instant::now(),
     );
     tokio::time::sleep(opts.duration).await;
@@ -674,7 +676,10 @@ pub async fn bench(opts: BenchOptions) -> std::io::Result<BenchReport> {
         server_cpu: server,
         server_cpu_percent: fraction * 100.0,
         process_cpu: proc1.saturating_sub(proc0),
-        forwarded_frames_per_sec: (stats.forwarded_frames - frames0) as f64 / elapsed.as_secs_f64(),
+        forwarded_frames_per_sec: (stats.forwarded_frames - stats0.forwarded_frames) as f64
+            / elapsed.as_secs_f64(),
+        sent_datagrams_per_sec: (stats.sent_datagrams - stats0.sent_datagrams) as f64
+            / elapsed.as_secs_f64(),
         down_tracks: stats.down_tracks,
         down_tracks_per_core: if fraction > 0.0 {
             stats.down_tracks as f64 / fraction

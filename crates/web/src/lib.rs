@@ -359,6 +359,10 @@ impl App {
                 }
             }
         });
+        if self.state.config.run_worker && self.state.config.role != NodeRole::Media {
+            // The stored coverage figures of the province dashboards, counted every few minutes.
+            pages::oversight::start_refresher(self.state.db.clone());
+        }
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let worker = if self.state.config.run_worker && self.state.config.role != NodeRole::Media {
             Some(tokio::spawn(self.worker.clone().run(stopped)))

@@ -23,9 +23,12 @@ function start(form) {
     try { localStorage.setItem(k, JSON.stringify(v)); } catch { /* private mode: memory only */ }
   };
   let queue = load(qKey); // item -> pending save
+  const timers = {}; // item -> typing timer not yet recorded
   const seqs = load(sKey); // item -> last seq used
   let closed = false;
-  let sending = false;
+  // The drain in progress, if any: every flush() joins it, so that whoever awaits a flush
+  // (the submit button, the deadline) waits until what is queued now has been sent.
+  let draining = null;
 
   // Seqs continue from what the server already holds (another device, a reload).
   for (const fs of form.querySelectorAll('[data-item]')) {
@@ -102,11 +105,25 @@ function start(form) {
     return [...b].map((x) => x.toString(16).padStart(2, '0')).join('');
   }
 
+  // The last response recorded per item: a change event that repeats it (a text field losing
+  // focus after its input was already recorded) sends nothing new.
+  const last = {};
+  for (const fs of form.querySelectorAll('[data-item]')) {
+    const i = fs.dataset.item;
+    const r = queue[i] ? queue[i].response : responseOf(fs);
+    if (r) last[i] = JSON.stringify(r);
+  }
+
   function record(fs) {
     if (closed) return;
     const response = responseOf(fs);
     if (!response) return;
     const i = fs.dataset.item;
+    clearTimeout(timers[i]);
+    delete timers[i];
+    const json = JSON.stringify(response);
+    if (last[i] === json) return;
+    last[i] = json;
     seqs[i] = (seqs[i] || 0) + 1;
     store(sKey, seqs);
     queue[i] = { item: Number(i), response, seq: seqs[i], key: randomKey() };
@@ -115,12 +132,27 @@ function start(form) {
     flush();
   }
 
-  async function flush() {
-    if (sending) return;
+  // Sends what is queued; resolves once the queue is empty, or the network or the server
+  // failed (then it stays queued for the next try), or the attempt is closed.
+  function flush() {
+    if (!draining) {
+      draining = (async () => {
+        try {
+          while (await sendQueued());
+        } finally {
+          draining = null;
+        }
+      })();
+    }
+    return draining;
+  }
+
+  // One pass over the queue; true when it should run again (answers queued meanwhile).
+  async function sendQueued() {
+    if (closed) return false;
     const pending = Object.values(queue);
-    if (pending.length === 0) { if (!closed) setStatus('saved'); return; }
-    if (!navigator.onLine) { setStatus('queued'); return; }
-    sending = true;
+    if (pending.length === 0) { setStatus('saved'); return false; }
+    if (!navigator.onLine) { setStatus('queued'); return false; }
     setStatus('saving');
     let failed = false;
     for (const save of pending) {
@@ -156,18 +188,21 @@ function start(form) {
         break;
       }
     }
-    sending = false;
-    if (closed) return;
+    if (closed) return false;
+    // Changed while this pass was sending (a newer seq, or an item not in this pass): again.
+    const sent = new Map(pending.map((p) => [String(p.item), p.seq]));
+    const newer = Object.entries(queue).some(([i, q]) => !sent.has(i) || q.seq > sent.get(i));
+    if (!failed && newer) return true;
     if (failed || Object.keys(queue).length > 0) {
       setStatus('queued');
       for (const i of Object.keys(queue)) itemState(i, 'queued');
     } else {
       setStatus('saved');
     }
+    return false;
   }
 
   // Answers: radios and checkboxes at once, typing a moment after the last key.
-  const timers = {};
   form.addEventListener('change', (ev) => {
     const fs = ev.target.closest('[data-item]');
     if (fs) record(fs);
@@ -205,27 +240,50 @@ function start(form) {
     timerEl.textContent = `${m}:${String(s).padStart(2, '0')}`;
     if (left <= 0) {
       clearInterval(clock);
-      flush().finally(() => submitNow());
+      flushAll().finally(() => submitNow());
     }
   }
   const clock = setInterval(tick, 1000);
   tick();
 
+  let submitting = false;
   async function submitNow() {
+    if (submitting) return;
+    submitting = true;
     try {
       const r = await fetch(`${base}/submit`, {
         method: 'POST', headers: { accept: 'application/json' }, credentials: 'same-origin',
       });
-      if (r.ok) { store(qKey, {}); location.href = base; }
+      if (r.ok) {
+        closed = true;
+        store(qKey, {});
+        // The result page (the same address now shows the submitted paper).
+        location.replace(base);
+        return;
+      }
+      const body = await r.json().catch(() => ({}));
+      statusEl.dataset.state = 'error';
+      statusEl.textContent = body.message || msg('msgSubmitFailed');
     } catch {
       // The server submits it at the deadline anyway.
       setStatus('queued');
     }
+    submitting = false; // not submitted: the button works again
+  }
+
+  // Typing not yet recorded (the debounce) is recorded now, then everything queued is sent.
+  async function flushAll() {
+    for (const i of Object.keys(timers)) {
+      const fs = form.querySelector(`[data-item="${i}"]`);
+      if (fs) record(fs);
+    }
+    await flush();
   }
 
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
-    await flush();
+    if (submitting) return;
+    await flushAll();
     if (Object.keys(queue).length > 0 && !closed) {
       statusEl.dataset.state = 'queued';
       statusEl.textContent = msg('msgUnsent');

@@ -55,6 +55,7 @@ exams-saving = Saving…
 exams-queued = Not saved – offline, will be sent when the network is back
 exams-closed = Time is up.
 exams-unsent = Some answers have not reached the server yet. Wait for the network, then submit.
+exams-submit-failed = The paper was not submitted: the server refused it. Try again.
 exams-confirm = Submit your test now?
 exams-question = Question
 exams-points = points

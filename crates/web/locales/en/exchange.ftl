@@ -15,3 +15,5 @@ exchange-xlsx = Download Excel (all tables)
 exchange-sheet = sheet
 exchange-audit = The file holds students' personal data: every download is audited. Send it to the sector database only.
 coverage-figures-at = Figures as of
+# The dashboards of more than 50 schools (web::pages::oversight::REFRESH_EVERY, FRESH_FOR).
+coverage-figures-stored = (counted again every 5 minutes in the background, never more than 10 minutes old)

@@ -55,6 +55,7 @@ exams-saving = Đang lưu…
 exams-queued = Chưa lưu – mất mạng, sẽ tự gửi lại khi có mạng
 exams-closed = Đã hết giờ làm bài.
 exams-unsent = Còn câu trả lời chưa lưu được lên máy chủ. Hãy chờ có mạng rồi nộp bài.
+exams-submit-failed = Chưa nộp được bài: máy chủ không nhận. Hãy thử nộp lại.
 exams-confirm = Em chắc chắn muốn nộp bài?
 exams-question = Câu
 exams-points = điểm

@@ -15,3 +15,5 @@ exchange-xlsx = Tải Excel (mọi bảng)
 exchange-sheet = trang
 exchange-audit = Tệp có dữ liệu cá nhân của học sinh: mỗi lần tải được ghi nhật ký. Chỉ gửi lên CSDL ngành, không chia sẻ nơi khác.
 coverage-figures-at = Số liệu lúc
+# The dashboards of more than 50 schools (web::pages::oversight::REFRESH_EVERY, FRESH_FOR).
+coverage-figures-stored = (tính lại 5 phút một lần ở chế độ nền, không bao giờ cũ quá 10 phút)

@@ -175,21 +175,36 @@ fn deny(msg: &str) -> Response {
         .into_response()
 }
 
+/// The query of the paper downloads (`paper.docx`, `paper.pdf`): how many versions.
 #[derive(Deserialize)]
-struct PaperQuery {
+pub(crate) struct PaperQuery {
     #[serde(default)]
-    versions: Option<u32>,
+    pub(crate) versions: Option<u32>,
 }
 
-/// Paper tests: N shuffled versions (mã đề 101, 102, …) in one Word file, each with its bubble
-/// answer sheet and answer key, from the exam's own paper and seed.
-async fn paper_versions(
-    State(state): State<AppState>,
-    s: Session,
-    Path(id): Path<Id>,
-    Query(q): Query<PaperQuery>,
-) -> WebResult<Response> {
-    let (e, course, access) = exam_for(&state, &s, id).await?;
+/// Paper tests as both downloads make them: N shuffled versions (mã đề 101, 102, …) from the
+/// exam's own paper and seed, with the header of the school, exam, class and duration.
+pub(crate) struct PaperVersions {
+    /// How many versions.
+    pub(crate) n: u32,
+    /// The header printed on each version.
+    pub(crate) header: exam::docx::PaperHeader,
+    /// The exam's paper (the original order; the keys tables refer to it).
+    pub(crate) paper: Exam,
+    /// The versions, in code order.
+    pub(crate) versions: Vec<exam::shuffle::Variant>,
+}
+
+/// Checks that the session teaches the exam's course and that the number of versions is 1–24,
+/// then prepares the versions: the one loader of `paper.docx` and `paper.pdf`, so both files
+/// always hold the same versions and keys.
+pub(crate) async fn paper_versions_of(
+    state: &AppState,
+    s: &Session,
+    id: Id,
+    q: &PaperQuery,
+) -> WebResult<PaperVersions> {
+    let (e, course, access) = exam_for(state, s, id).await?;
     require_teach(&access)?;
     let n = q.versions.unwrap_or(4);
     if !(1..=24).contains(&n) {
@@ -215,7 +230,24 @@ async fn paper_versions(
         subject: format!("Môn: {} – lớp {}", course.subject_name, course.class_name),
         minutes: u32::try_from(e.settings.duration_min).unwrap_or(45),
     };
-    let bytes = exam::docx::paper_docx(&header, &paper, &versions);
+    Ok(PaperVersions {
+        n,
+        header,
+        paper,
+        versions,
+    })
+}
+
+/// Paper tests: N shuffled versions (mã đề 101, 102, …) in one Word file, each with its bubble
+/// answer sheet and answer key, from the exam's own paper and seed.
+async fn paper_versions(
+    State(state): State<AppState>,
+    s: Session,
+    Path(id): Path<Id>,
+    Query(q): Query<PaperQuery>,
+) -> WebResult<Response> {
+    let p = paper_versions_of(&state, &s, id, &q).await?;
+    let bytes = exam::docx::paper_docx(&p.header, &p.paper, &p.versions);
     Ok((
         [
             (
@@ -225,7 +257,7 @@ async fn paper_versions(
             ),
             (
                 axum::http::header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"de-kiem-tra-{n}-ma-de.docx\""),
+                format!("attachment; filename=\"de-kiem-tra-{}-ma-de.docx\"", p.n),
             ),
         ],
         bytes,

@@ -184,13 +184,13 @@ impl Rows {
             .collect()
     }
 
-    fn table(&self, t: Table) -> Vec<Vec<Cell>> {
+    fn table(&self, t: Table) -> std::borrow::Cow<'_, [Vec<Cell>]> {
         match t.file {
-            "truong" => self.schools.clone(),
-            "lop" => self.classes.clone(),
-            "hoc-sinh" => self.students.clone(),
-            "ket-qua" => self.results.clone(),
-            _ => self.problem_rows(),
+            "truong" => (&self.schools[..]).into(),
+            "lop" => (&self.classes[..]).into(),
+            "hoc-sinh" => (&self.students[..]).into(),
+            "ket-qua" => (&self.results[..]).into(),
+            _ => self.problem_rows().into(),
         }
     }
 }
@@ -206,11 +206,19 @@ async fn collect(state: &AppState, scope: &Scope) -> WebResult<Rows> {
             v
         }
     };
-    for school in &schools {
-        let unit = units
-            .get(&school.unit_id)
-            .ok_or_else(|| WebError::Internal(anyhow::anyhow!("unit of {}", school.code)))?;
-        rows.add(state.db.school_export(school, unit).await?);
+    for batch in schools.chunks(db::exchange::EXPORT_BATCH) {
+        let with_units = batch
+            .iter()
+            .map(|school| {
+                units
+                    .get(&school.unit_id)
+                    .map(|u| (school, u))
+                    .ok_or_else(|| WebError::Internal(anyhow::anyhow!("unit of {}", school.code)))
+            })
+            .collect::<WebResult<Vec<_>>>()?;
+        for x in state.db.schools_export(&with_units).await? {
+            rows.add(x);
+        }
     }
     Ok(rows)
 }

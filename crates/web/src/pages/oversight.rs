@@ -17,6 +17,8 @@ use db::oversight::Coverage;
 use domain::Id;
 use domain::auth::{Action, Target};
 use domain::oversight::{Rag, percent, rag};
+use std::collections::HashMap;
+use std::time::Duration;
 
 /// Routes.
 pub fn router() -> Router<AppState> {
@@ -71,43 +73,119 @@ async fn set_target(
     )))
 }
 
-/// Subtrees with more schools than this keep their figures for [`FIGURES_TTL`]: a province
-/// of 1,000 schools and 300,000 students takes about a second of queries (every student and
-/// parent joined to their account's activity), which a dashboard opened again and again, by
-/// several officers, should not repeat. Smaller subtrees are computed on every view.
-const CACHE_ABOVE_SCHOOLS: usize = 50;
+/// Subtrees with more schools than this show the figures stored in `coverage_snapshot`
+/// instead of counting them on the request: a province of 1,000 schools and 300,000 students
+/// takes about a second of queries (every student and parent joined to their account's
+/// activity), which no dashboard view should wait for. Smaller subtrees (a commune, a
+/// district) and a school's own page are counted on every view.
+pub const STORED_ABOVE_SCHOOLS: usize = 50;
 
-/// How long cached figures are shown (the page says when they were computed).
-const FIGURES_TTL: std::time::Duration = std::time::Duration::from_secs(60);
+/// How often the stored figures are counted again, in the background.
+pub const REFRESH_EVERY: Duration = Duration::from_secs(5 * 60);
 
-type Figures = std::sync::Arc<std::collections::HashMap<Id, Coverage>>;
+/// Stored figures older than this are never shown: the view counts them itself first (after a
+/// restart, or if the background count fell behind). The page says when its figures were
+/// computed, so what it shows is at most this old.
+pub const FRESH_FOR: Duration = Duration::from_secs(10 * 60);
 
-type FigureCache = std::collections::HashMap<String, (std::time::Instant, i64, Figures)>;
+/// One count at a time: views that find the stored figures stale wait for the count in hand
+/// instead of starting another.
+static COUNTING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-/// Figures by subtree path: when computed (monotonic and wall clock) and the figures.
-static FIGURES: std::sync::LazyLock<std::sync::Mutex<FigureCache>> =
-    std::sync::LazyLock::new(Default::default);
+/// Started once per process, by the server or by the first large dashboard.
+static REFRESHER: std::sync::OnceLock<()> = std::sync::OnceLock::new();
 
-/// The figures of every school of a subtree and when they were computed (unix ms).
-async fn figures(state: &AppState, path: &str, schools: usize) -> WebResult<(Figures, i64)> {
-    if schools > CACHE_ABOVE_SCHOOLS
-        && let Some((at, ms, f)) = FIGURES
-            .lock()
-            .map_err(|_| WebError::Internal(anyhow::anyhow!("figures cache poisoned")))?
-            .get(path)
-        && at.elapsed() < FIGURES_TTL
-    {
-        return Ok((f.clone(), *ms));
+fn age_ms(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// Starts, once per process, the background task that counts the figures of every school
+/// every [`REFRESH_EVERY`] while there are more than [`STORED_ABOVE_SCHOOLS`] schools (a
+/// small installation counts live and stores nothing). Another server that counted recently
+/// is not repeated.
+pub fn start_refresher(db: db::Db) {
+    if REFRESHER.set(()).is_err() {
+        return;
     }
-    let f: Figures = std::sync::Arc::new(state.db.coverage_within(path).await?);
-    let now = db::now_ms();
-    if schools > CACHE_ABOVE_SCHOOLS
-        && let Ok(mut cache) = FIGURES.lock()
-    {
-        cache.retain(|_, (at, _, _)| at.elapsed() < FIGURES_TTL);
-        cache.insert(path.to_owned(), (std::time::Instant::now(), now, f.clone()));
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(REFRESH_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            match refresh_if_due(&db, REFRESH_EVERY - Duration::from_secs(30)).await {
+                Ok(Some((n, ms))) => tracing::info!(schools = n, ms, "coverage figures counted"),
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, "counting the coverage figures failed"),
+            }
+        }
+    });
+}
+
+/// Counts and stores the figures of every school unless those stored are younger than
+/// `younger_than`; the number of schools and the milliseconds it took, if it counted.
+pub async fn refresh_if_due(
+    db: &db::Db,
+    younger_than: Duration,
+) -> db::DbResult<Option<(usize, u128)>> {
+    if db.school_count().await? <= STORED_ABOVE_SCHOOLS as i64 {
+        return Ok(None);
     }
-    Ok((f, now))
+    let _one = COUNTING.lock().await;
+    let stored = db.coverage_snapshot_within("/").await?;
+    if stored
+        .computed_at
+        .is_some_and(|at| db::now_ms() - at < age_ms(younger_than))
+    {
+        return Ok(None);
+    }
+    let t = std::time::Instant::now();
+    let n = db.refresh_coverage_snapshot("/").await?;
+    Ok(Some((n, t.elapsed().as_millis())))
+}
+
+type Figures = HashMap<Id, Coverage>;
+
+/// The figures of every school of a subtree, when they were computed (unix ms), and whether
+/// they are the stored ones.
+async fn figures(
+    state: &AppState,
+    path: &str,
+    schools: &[School],
+) -> WebResult<(Figures, i64, bool)> {
+    if schools.len() <= STORED_ABOVE_SCHOOLS {
+        let now = db::now_ms();
+        return Ok((state.db.coverage_within(path).await?, now, false));
+    }
+    start_refresher(state.db.clone());
+    let fresh = |s: &db::oversight::Snapshot| {
+        s.computed_at
+            .is_some_and(|at| db::now_ms() - at < age_ms(FRESH_FOR))
+            && schools.len()
+                - schools
+                    .iter()
+                    .filter(|x| s.figures.contains_key(&x.id))
+                    .count()
+                <= STORED_ABOVE_SCHOOLS
+    };
+    let mut stored = state.db.coverage_snapshot_within(path).await?;
+    if !fresh(&stored) {
+        let _one = COUNTING.lock().await;
+        stored = state.db.coverage_snapshot_within(path).await?;
+        if !fresh(&stored) {
+            state.db.refresh_coverage_snapshot(path).await?;
+            stored = state.db.coverage_snapshot_within(path).await?;
+        }
+    }
+    let mut at = stored.computed_at.unwrap_or_else(db::now_ms);
+    let mut figures = stored.figures;
+    // Schools opened since the last count are counted now, one by one.
+    for s in schools {
+        if let std::collections::hash_map::Entry::Vacant(e) = figures.entry(s.id) {
+            e.insert(state.db.coverage(s.id).await?);
+            at = at.min(db::now_ms());
+        }
+    }
+    Ok((figures, at, true))
 }
 
 /// One line of the dashboard.
@@ -137,12 +215,17 @@ impl Line {
 
 /// Every school of the unit with its figures and light, schools needing attention first.
 pub(crate) async fn lines(state: &AppState, s: &Session, id: Id) -> WebResult<(Unit, Vec<Line>)> {
-    let (unit, lines, _) = lines_at(state, s, id).await?;
+    let (unit, lines, _, _) = lines_at(state, s, id).await?;
     Ok((unit, lines))
 }
 
-/// [`lines`], with when the figures were computed (unix ms).
-async fn lines_at(state: &AppState, s: &Session, id: Id) -> WebResult<(Unit, Vec<Line>, i64)> {
+/// [`lines`], with when the figures were computed (unix ms) and whether they are the stored
+/// ones (see [`STORED_ABOVE_SCHOOLS`]).
+async fn lines_at(
+    state: &AppState,
+    s: &Session,
+    id: Id,
+) -> WebResult<(Unit, Vec<Line>, i64, bool)> {
     let unit = match state.db.unit(id).await {
         Ok(u) => u,
         Err(db::DbError::NotFound) => return Err(WebError::Forbidden),
@@ -150,10 +233,10 @@ async fn lines_at(state: &AppState, s: &Session, id: Id) -> WebResult<(Unit, Vec
     };
     s.require(Action::ViewUnit, Target::Unit(&unit.path))?;
     let schools = state.db.schools_within(&unit.path).await?;
-    let (figures, computed) = figures(state, &unit.path, schools.len()).await?;
+    let (mut figures, computed, stored) = figures(state, &unit.path, &schools).await?;
     let mut out = Vec::with_capacity(schools.len());
     for school in schools {
-        let c = figures.get(&school.id).cloned().unwrap_or_default();
+        let c = figures.remove(&school.id).unwrap_or_default();
         let light = rag(
             c.deployed,
             c.staff,
@@ -173,7 +256,7 @@ async fn lines_at(state: &AppState, s: &Session, id: Id) -> WebResult<(Unit, Vec
             .cmp(&b.rag)
             .then_with(|| a.school.name.cmp(&b.school.name))
     });
-    Ok((unit, out, computed))
+    Ok((unit, out, computed, stored))
 }
 
 #[derive(Template)]
@@ -190,6 +273,8 @@ struct Page {
     target: Option<String>,
     /// When the figures were computed.
     computed: String,
+    /// They are the stored figures, counted again every few minutes.
+    stored: bool,
 }
 
 async fn page(
@@ -197,7 +282,7 @@ async fn page(
     s: Session,
     Path(id): Path<Id>,
 ) -> WebResult<Html<String>> {
-    let (unit, lines, computed) = lines_at(&state, &s, id).await?;
+    let (unit, lines, computed, stored) = lines_at(&state, &s, id).await?;
     let count = |r: Rag| lines.iter().filter(|l| l.rag == r).count();
     let target = if unit.kind == domain::tree::UnitKind::Province
         && s.actor.can(Action::ManageUnit, Target::Unit(&unit.path))
@@ -210,6 +295,7 @@ async fn page(
     render(&Page {
         target,
         computed: crate::view::format_ms(computed),
+        stored,
         ctx: Ctx::new(&s, s.lang.t("coverage-title")).with_help("do-phu-nen-tang"),
         deployed: lines.iter().filter(|l| l.c.deployed).count(),
         red: count(Rag::Red),
@@ -226,7 +312,7 @@ async fn export(
     Path(id): Path<Id>,
 ) -> WebResult<Response> {
     use office::table::Cell;
-    let (unit, lines, computed) = lines_at(&state, &s, id).await?;
+    let (unit, lines, computed, stored) = lines_at(&state, &s, id).await?;
     let headers = [
         "Mã trường",
         "Tên trường",
@@ -281,7 +367,15 @@ async fn export(
             "ĐỘ PHỦ NỀN TẢNG DẠY HỌC TRỰC TUYẾN – {}",
             unit.name.to_uppercase()
         ),
-        format!("Số liệu lúc {}", crate::view::format_ms(computed)),
+        format!(
+            "Số liệu lúc {}{}",
+            crate::view::format_ms(computed),
+            if stored {
+                " (tính lại 5 phút một lần, không cũ quá 10 phút)"
+            } else {
+                ""
+            }
+        ),
     ];
     let bytes = office::table::export("Độ phủ", &title, &headers, &rows)
         .map_err(|e| WebError::Internal(e.into()))?;

@@ -13,7 +13,7 @@
 
 use std::fmt::Write as _;
 
-use super::exams::{exam_for, paper_of, require_teach};
+use super::exams::{PaperQuery, paper_versions_of};
 use super::oversight::Line;
 use super::self_assessment::{View, build, current_cycle, fmt_date, load_school_year};
 use crate::AppState;
@@ -101,47 +101,18 @@ fn cell(text: &str) -> String {
 
 // ----- paper versions -----
 
-#[derive(serde::Deserialize)]
-struct PaperQuery {
-    #[serde(default)]
-    versions: Option<u32>,
-}
-
-/// The paper versions as PDF: the same versions, header and keys as `paper.docx`.
+/// The paper versions as PDF: the same versions, header and keys as `paper.docx` (one loader,
+/// [`paper_versions_of`], checks and prepares both).
 async fn paper(
     State(state): State<AppState>,
     s: Session,
     Path(id): Path<Id>,
     Query(q): Query<PaperQuery>,
 ) -> WebResult<Response> {
-    let (e, course, access) = exam_for(&state, &s, id).await?;
-    require_teach(&access)?;
-    let n = q.versions.unwrap_or(4);
-    if !(1..=24).contains(&n) {
-        return Err(WebError::BadRequest(format!(
-            "Số mã đề {n} không hợp lệ: chọn từ 1 đến 24."
-        )));
-    }
-    let exam_paper = paper_of(&e)?;
-    let codes: Vec<u32> = (0..n).map(|i| 101 + i).collect();
-    let versions = exam::shuffle::make_versions(
-        &exam_paper,
-        e.seed as u64,
-        &codes,
-        exam::shuffle::ShuffleOptions {
-            questions: true,
-            options: true,
-        },
-    );
-    let school = state.db.school(course.school_id).await?;
-    let header = exam::docx::PaperHeader {
-        school: school.name.to_uppercase(),
-        title: e.settings.title.to_uppercase(),
-        subject: format!("Môn: {} – lớp {}", course.subject_name, course.class_name),
-        minutes: u32::try_from(e.settings.duration_min).unwrap_or(45),
-    };
+    let p = paper_versions_of(&state, &s, id, &q).await?;
+    let n = p.n;
     let bytes =
-        tokio::task::spawn_blocking(move || exam::pdf::paper_pdf(&header, &exam_paper, &versions))
+        tokio::task::spawn_blocking(move || exam::pdf::paper_pdf(&p.header, &p.paper, &p.versions))
             .await
             .map_err(|e| WebError::Internal(e.into()))?
             .map_err(|e| WebError::Internal(e.into()))?;

@@ -1038,3 +1038,90 @@ async fn images_and_formulas_of_imported_questions_reach_the_students_paper() {
         404
     );
 }
+
+/// Saves racing the submission: each is either refused (409) or counted in the marks; none is
+/// stored yet left out of them. (On PostgreSQL a save whose snapshot still saw the attempt
+/// "started" could commit just after the marking had read the answers.)
+#[tokio::test]
+async fn saves_racing_the_submission_are_refused_or_marked() {
+    let app = TestApp::spawn().await;
+    let st = setup(&app).await;
+    let gv = app.login("gv.toan").await;
+    let exam = published(&app, &gv, &st, &[]).await;
+    // Several students of 6A1 with a password: one race each.
+    let s = app.db.school_by_code("37THCSGV").await.unwrap();
+    let year = app.db.current_year(s.id).await.unwrap().unwrap();
+    let hash = web::auth::hash_password(PASSWORD.into()).await.unwrap();
+    let mut users = Vec::new();
+    for x in app
+        .db
+        .students(s.id, Some(year.id), &db::roster::StudentFilter::default())
+        .await
+        .unwrap()
+        .iter()
+        .filter(|x| x.class_name.as_deref() == Some("6A1"))
+        .take(8)
+    {
+        let uid = x.user_id.unwrap();
+        app.db.set_password(uid, &hash, false).await.unwrap();
+        users.push(app.db.user(uid).await.unwrap().username);
+    }
+    assert!(users.len() >= 4, "6A1 has students to race with");
+    for user in &users {
+        let c = app.login(user).await;
+        let attempt = location(&start(&app, &c, &exam, "").await);
+        let aid: domain::Id = attempt.trim_start_matches("/attempts/").parse().unwrap();
+        let its = items(&app, &attempt).await;
+        // Every single-choice item answered right, again and again (seq 1, 2, …), until the
+        // attempt is closed.
+        let mut savers = Vec::new();
+        for (item, it) in its.iter().enumerate() {
+            let QuestionKind::SingleChoice { key: Some(key), .. } = it.question.kind else {
+                continue;
+            };
+            let (c, url) = (c.clone(), app.url(&format!("{attempt}/answers")));
+            savers.push(tokio::spawn(async move {
+                for seq in 1.. {
+                    let r = c
+                        .post(&url)
+                        .json(&json!({"item": item, "response": {"type": "single_choice", "value": key}, "seq": seq, "key": format!("{item}-{seq}")}))
+                        .send()
+                        .await
+                        .unwrap();
+                    match r.status().as_u16() {
+                        200 => {}
+                        409 => return,
+                        other => panic!("save of item {item}: HTTP {other}"),
+                    }
+                }
+            }));
+        }
+        assert!(savers.len() >= 2, "the paper has single-choice items");
+        // Submit while the saves are coming in.
+        while app.db.answers(aid).await.unwrap().len() < savers.len() {
+            tokio::task::yield_now().await;
+        }
+        let r = c
+            .post(app.url(&format!("{attempt}/submit")))
+            .header("accept", "application/json")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        for s in savers {
+            s.await.unwrap();
+        }
+        let a = app.db.attempt(aid).await.unwrap();
+        assert_eq!(a.status, "submitted");
+        let per: Vec<Option<f64>> = serde_json::from_str(&a.per_item).unwrap();
+        for w in app.db.answers(aid).await.unwrap() {
+            let i = usize::try_from(w.item).unwrap();
+            assert_eq!(
+                per[i],
+                Some(its[i].question.points),
+                "{user}: the right answer to item {i} (seq {}) is stored but not marked",
+                w.seq
+            );
+        }
+    }
+}

@@ -96,3 +96,95 @@ async fn the_grouped_dashboard_figures_equal_the_per_school_ones() {
             .any(|c| c.students_active_30 > 0 && c.materials > 0)
     );
 }
+
+#[tokio::test]
+async fn a_province_dashboard_shows_stored_figures_equal_to_a_live_count_and_says_when() {
+    let app = TestApp::spawn().await;
+    let (g, _) = web::demo::load_province(
+        &app.db,
+        db::oversight::ProvinceScale {
+            schools: 60,
+            students_per_school: 3,
+        },
+    )
+    .await
+    .unwrap();
+    let province = app.db.unit(g.province_id).await.unwrap();
+    // The principal of the first school signs in: counted by the next refresh.
+    app.login(&format!(
+        "{}.ht",
+        app.db.school(g.school_ids[0]).await.unwrap().code
+    ))
+    .await;
+    let counted = web::pages::oversight::refresh_if_due(&app.db, std::time::Duration::ZERO)
+        .await
+        .unwrap();
+    assert!(
+        counted.is_some_and(|(n, _)| n >= 60),
+        "every school is counted"
+    );
+    // Nothing to do right after a count.
+    assert_eq!(
+        web::pages::oversight::refresh_if_due(&app.db, web::pages::oversight::REFRESH_EVERY)
+            .await
+            .unwrap(),
+        None
+    );
+    let stored = app
+        .db
+        .coverage_snapshot_within(&province.path)
+        .await
+        .unwrap();
+    assert!(
+        stored
+            .computed_at
+            .is_some_and(|at| db::now_ms() - at < 60_000)
+    );
+    let live = app.db.coverage_within(&province.path).await.unwrap();
+    assert_eq!(stored.figures.len(), 60);
+    for id in &g.school_ids {
+        assert_eq!(
+            stored.figures[id],
+            live.get(id).cloned().unwrap_or_default(),
+            "{id}"
+        );
+        assert_eq!(stored.figures[id], app.db.coverage(*id).await.unwrap());
+    }
+    assert!(stored.figures[&g.school_ids[0]].staff_active_7 >= 1);
+
+    // A school opened after the count is counted on the view itself.
+    let commune = app.db.unit(g.commune_id).await.unwrap();
+    let new = app
+        .db
+        .create_school(
+            &commune,
+            "99NEW01",
+            "Trường THCS Mới Mở",
+            domain::tree::SchoolLevel::LowerSecondary,
+            "",
+        )
+        .await
+        .unwrap();
+    let so = app.login("so.quymo").await;
+    let page = app
+        .get(&so, &format!("/units/{}/coverage", province.id))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(page.matches("data-rag=").count(), 61);
+    assert!(page.contains(&format!("/schools/{}", new.id)));
+    assert!(
+        page.contains("data-figures-stored"),
+        "the page says the figures are stored and how fresh they are"
+    );
+    // A commune of nine schools is counted live, without that note.
+    let page = app
+        .get(&so, &format!("/units/{}/coverage", commune.id))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.matches("data-rag=").count() >= 9);
+    assert!(!page.contains("data-figures-stored"));
+}

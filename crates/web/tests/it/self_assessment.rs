@@ -752,7 +752,10 @@ async fn an_export_for_the_sector_database_counts_for_2_3h() {
     assert_eq!(after.measures.get("sector_exchanges"), Some(&1));
     let (_, html) = page(&app, &ht, &base(&school)).await;
     let c = card(&html, "2.3h");
-    assert!(c.contains("/exchange"), "the card links to the export page: {c}");
+    assert!(
+        c.contains("/exchange"),
+        "the card links to the export page: {c}"
+    );
     // Another school's export does not count here.
     let other = app.db.school_by_code("37THCSGV").await.unwrap();
     assert_eq!(
