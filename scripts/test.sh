@@ -88,6 +88,7 @@ step_deps() {
     [ "$CHROMIUM_PATH" = /usr/bin/chromium ] || die "CHROMIUM_PATH=$CHROMIUM_PATH does not exist"
     need+=(chromium)
   fi
+  [ -x /usr/bin/firefox-esr ] || need+=(firefox-esr) # the live class from Firefox (live_firefox.test.mjs)
   if [ ${#need[@]} -gt 0 ]; then
     echo "installing: ${need[*]}"
     apt_install "${need[@]}" || die "apt-get could not install ${need[*]}"

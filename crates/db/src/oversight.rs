@@ -936,6 +936,12 @@ impl Db {
             }
             tx.commit().await?;
         }
+        if self.backend() == crate::Backend::Postgres {
+            // After a bulk load PostgreSQL's planner still believes the tables are nearly
+            // empty (autovacuum analyses them later) and picks nested loops over 300,000
+            // rows; refreshed statistics make the first drill-downs use the indexes.
+            sqlx::query("ANALYZE").execute(self.pool()).await?;
+        }
         Ok(GeneratedProvince {
             province_id: province.id,
             commune_id: communes[0].id,

@@ -214,15 +214,14 @@ pub(crate) async fn paper_versions_of(
     }
     let paper = paper_of(&e)?;
     let codes: Vec<u32> = (0..n).map(|i| 101 + i).collect();
-    let versions = exam::shuffle::make_versions(
-        &paper,
-        e.seed as u64,
-        &codes,
-        exam::shuffle::ShuffleOptions {
-            questions: true,
-            options: true,
-        },
-    );
+    let opts = ShuffleOptions {
+        questions: true,
+        options: true,
+    };
+    let versions = codes
+        .iter()
+        .map(|c| drawn_variant(&e, &paper, e.seed as u64, *c, opts))
+        .collect::<WebResult<Vec<_>>>()?;
     let school = state.db.school(course.school_id).await?;
     let header = exam::docx::PaperHeader {
         school: school.name.to_uppercase(),
@@ -528,6 +527,43 @@ async fn watch(state: &AppState, attempt: Id, h: &Head, session: &str, ip: &str)
     }
 }
 
+/// One version of the exam from `seed`: for a matrix exam, its own draw from the pool first
+/// (so each student, and each printed mã đề, gets different questions of the same matrix);
+/// then the shuffles. Items point at the question's index in the whole paper.
+fn drawn_variant(
+    e: &ExamRow,
+    paper: &Exam,
+    seed: u64,
+    code: u32,
+    opts: ShuffleOptions,
+) -> WebResult<exam::shuffle::Variant> {
+    if e.settings.mode != "matrix" {
+        return Ok(exam::shuffle::make_variant(paper, seed, code, opts));
+    }
+    let pool = paper_questions(paper);
+    let rows: Vec<MatrixRow> =
+        serde_json::from_str(&e.settings.spec).map_err(|x| WebError::Internal(x.into()))?;
+    let picked = exam::shuffle::draw(pool, &rows, exam::shuffle::mix(seed, u64::from(code)))
+        .map_err(|x| WebError::BadRequest(x.to_string()))?;
+    let sub = Exam {
+        title: paper.title.clone(),
+        sections: vec![Section {
+            title: paper
+                .sections
+                .first()
+                .map(|s| s.title.clone())
+                .unwrap_or_default(),
+            questions: picked.iter().map(|i| pool[*i].clone()).collect(),
+        }],
+        ..Exam::default()
+    };
+    let mut v = exam::shuffle::make_variant(&sub, seed, code, opts);
+    for it in v.sections.iter_mut().flatten() {
+        it.original = picked[it.original];
+    }
+    Ok(v)
+}
+
 fn make_attempt(
     e: &ExamRow,
     paper: &Exam,
@@ -543,36 +579,8 @@ fn make_attempt(
         questions: e.settings.shuffle_questions,
         options: e.settings.shuffle_options,
     };
-    let pool = paper_questions(paper);
-    let (sub, picked): (Exam, Vec<usize>) = if e.settings.mode == "matrix" {
-        let rows: Vec<MatrixRow> =
-            serde_json::from_str(&e.settings.spec).map_err(|x| WebError::Internal(x.into()))?;
-        let idx = exam::shuffle::draw(pool, &rows, seed)
-            .map_err(|x| WebError::BadRequest(x.to_string()))?;
-        (
-            Exam {
-                title: paper.title.clone(),
-                sections: vec![Section {
-                    title: String::new(),
-                    questions: idx.iter().map(|i| pool[*i].clone()).collect(),
-                }],
-                ..Exam::default()
-            },
-            idx,
-        )
-    } else {
-        (paper.clone(), (0..pool.len()).collect())
-    };
-    let v = exam::shuffle::make_variant(&sub, seed, 1, opts);
-    let items: Vec<VariantItem> = v
-        .sections
-        .into_iter()
-        .flatten()
-        .map(|mut it| {
-            it.original = picked[it.original];
-            it
-        })
-        .collect();
+    let v = drawn_variant(e, paper, seed, 1, opts)?;
+    let items: Vec<VariantItem> = v.sections.into_iter().flatten().collect();
     Ok(NewAttempt {
         student_id: student,
         user_id: user,

@@ -554,6 +554,20 @@ async fn a_matrix_the_bank_cannot_fill_is_refused_in_vietnamese() {
     let hs = app.login("hs.demo").await;
     let attempt = location(&start(&app, &hs, &exam, "").await);
     assert_eq!(items(&app, &attempt).await.len(), 4);
+    // On paper too, each mã đề is its own draw of the matrix, not the whole pool.
+    let pool = app
+        .db
+        .exam_bank_questions(
+            app.db.school_by_code("37THCSGV").await.unwrap().id,
+            st.bank.parse().unwrap(),
+        )
+        .await
+        .unwrap();
+    assert!(pool.len() > 4, "the bank holds more than the matrix draws");
+    let r = app.get(&gv, &format!("{exam}/paper.docx?versions=2")).await;
+    assert_eq!(r.status(), 200);
+    let back = exam::docx::import(&r.bytes().await.unwrap()).unwrap();
+    assert_eq!(back.questions.len(), 8, "two versions of four questions");
 }
 
 #[tokio::test]

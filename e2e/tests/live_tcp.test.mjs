@@ -1,0 +1,174 @@
+// A live class on a network that blocks UDP: in both phones the server's UDP candidates never
+// reach the browser's ICE agent (an init script strips them from every description the page
+// applies, as a firewall dropping UDP leaves only TCP reachable), so the only way in is lophoc's
+// ICE-TCP candidate. The teacher and a student still meet: the student decodes the teacher's
+// video, the teacher hears the student, and both connections' selected candidate pairs are TCP.
+
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import {
+  startServer, launchBrowser, newPhonePage, loginAs, assertHealthy, reveal, pathOf,
+  RESULTS_DIR, ensureDirs,
+} from '../lib.mjs';
+
+const MEDIA_ARGS = [
+  '--use-fake-device-for-media-stream',
+  '--use-fake-ui-for-media-stream',
+  '--allow-loopback-in-peer-connection',
+  '--autoplay-policy=no-user-gesture-required',
+];
+
+/** Runs in the page before live.js: the server's UDP candidates are dropped on the way in. */
+function blockUdp() {
+  const strip = (d) => {
+    if (!d || typeof d.sdp !== 'string') return d;
+    const sdp = d.sdp.split('\r\n').filter((l) => !/^a=candidate:\S+ \d+ udp /i.test(l)).join('\r\n');
+    return { type: d.type, sdp };
+  };
+  const P = window.RTCPeerConnection.prototype;
+  const setRemote = P.setRemoteDescription;
+  P.setRemoteDescription = function (d, ...rest) { return setRemote.call(this, strip(d), ...rest); };
+  const addCandidate = P.addIceCandidate;
+  P.addIceCandidate = function (c, ...rest) {
+    if (c && / udp /i.test(c.candidate || '')) return Promise.resolve();
+    return addCandidate.call(this, c, ...rest);
+  };
+}
+
+async function go(page, locator) {
+  const el = await reveal(page, locator);
+  await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), el.click()]);
+}
+
+async function until(what, probe, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  while (Date.now() < deadline) {
+    last = await probe();
+    if (last) return last;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`${what}: not within ${timeoutMs / 1000} s (last: ${JSON.stringify(last)})`);
+}
+
+/** Sum of `field` over the inbound RTP streams of `kind`. */
+function inbound(page, kind, field) {
+  return page.evaluate(async ({ kind, field }) => {
+    const pc = window.__live?.pc;
+    if (!pc || pc.connectionState === 'closed') return 0;
+    let n = 0;
+    (await pc.getStats()).forEach((r) => {
+      if (r.type === 'inbound-rtp' && r.kind === kind) n += r[field] || 0;
+    });
+    return n;
+  }, { kind, field });
+}
+
+/** The protocols of the selected candidate pair's local and remote candidates, and the
+ * protocols of every local candidate gathered. */
+function transport(page) {
+  return page.evaluate(async () => {
+    const pc = window.__live?.pc;
+    if (!pc) return null;
+    const stats = await pc.getStats();
+    let pairId = null;
+    stats.forEach((r) => {
+      if (r.type === 'transport' && r.selectedCandidatePairId) pairId = r.selectedCandidatePairId;
+    });
+    const local = [];
+    stats.forEach((r) => { if (r.type === 'local-candidate') local.push(r.protocol); });
+    const pair = pairId && stats.get(pairId);
+    if (!pair) return { selected: null, local };
+    return {
+      selected: {
+        state: pair.state,
+        local: stats.get(pair.localCandidateId)?.protocol,
+        remote: stats.get(pair.remoteCandidateId)?.protocol,
+        remoteType: stats.get(pair.remoteCandidateId)?.candidateType,
+      },
+      local,
+    };
+  });
+}
+
+describe('live class without UDP (ICE-TCP)', { timeout: 240_000 }, () => {
+  let server;
+  let browser;
+  const phones = [];
+  before(async () => {
+    server = await startServer('live-tcp');
+    browser = await launchBrowser({ extraArgs: MEDIA_ARGS });
+  });
+  after(async () => {
+    for (const p of phones) await p.context.close().catch(() => {});
+    await browser?.close();
+    await server?.stop();
+  });
+
+  async function phone(name) {
+    const p = await newPhonePage(browser);
+    await p.context.addInitScript(blockUdp);
+    p.name = name;
+    phones.push(p);
+    return p.page;
+  }
+
+  it('teacher and student meet over TCP: video and audio flow', async () => {
+    try {
+      const teacher = await phone('teacher');
+      await loginAs(teacher, server.baseURL, 'teacher');
+      await go(teacher, teacher.locator('a[data-nav="courses"]'));
+      await go(teacher, teacher.locator('a[data-course="TOAN-6A1"]'));
+      await teacher.goto(`${teacher.url().replace(/\/$/, '')}/live`);
+      await go(teacher, teacher.locator('[data-live-upcoming] a[data-live-session]').first());
+      await go(teacher, teacher.locator('a[data-enter]'));
+      const roomURL = teacher.url();
+      assert.match(pathOf(teacher), /^\/live\/[^/]+\/room$/);
+      await teacher.locator('#live-room[data-state="connected"]').waitFor({ timeout: 30_000 });
+      await teacher.locator('#live-mic[aria-pressed="true"]').waitFor();
+
+      const s1 = await phone('student');
+      await loginAs(s1, server.baseURL, 'student');
+      await s1.goto(roomURL);
+      await s1.locator('#live-room[data-state="connected"]').waitFor({ timeout: 30_000 });
+      const s1Id = await s1.locator('#live-room').getAttribute('data-me');
+
+      // The teacher's video reaches the student over TCP.
+      await until("the student decodes the teacher's video", () => inbound(s1, 'video', 'framesDecoded'), 45_000);
+
+      // The teacher lets the student speak and receives the student's audio.
+      await teacher.locator('#live-t-people').click();
+      const row = teacher.locator(`#live-people li[data-peer="${s1Id}"]`);
+      await row.locator('button', { hasText: 'Cho nói' }).click();
+      await s1.locator('#live-mic:not([disabled])').waitFor();
+      await s1.locator('#live-mic').click();
+      await s1.locator('#live-mic[aria-pressed="true"]').waitFor();
+      await until("the teacher receives the student's audio", () => inbound(teacher, 'audio', 'packetsReceived'), 45_000);
+
+      // Both media paths run on TCP.
+      for (const [who, page] of [['teacher', teacher], ['student', s1]]) {
+        const t = await until(`${who}'s selected candidate pair`, async () => {
+          const t = await transport(page);
+          return t?.selected?.state === 'succeeded' ? t : null;
+        });
+        assert.equal(t.selected.local, 'tcp', `${who}: local candidate is TCP (${JSON.stringify(t)})`);
+        assert.equal(t.selected.remote, 'tcp', `${who}: the server's candidate is TCP (${JSON.stringify(t)})`);
+      }
+      await assertHealthy(teacher);
+      await assertHealthy(s1);
+    } catch (err) {
+      ensureDirs();
+      for (const { name, page } of phones) {
+        if (page.isClosed()) continue;
+        const base = path.join(RESULTS_DIR, `live-tcp-${name}`);
+        await page.screenshot({ path: `${base}.png`, fullPage: true }).catch(() => {});
+        writeFileSync(`${base}.html`, await page.content().catch(() => ''));
+        if (page.problems.length) err.message += `\n  ${name} problems: ${page.problems.join('; ')}`;
+      }
+      err.message += `\n  server output (tail):\n${server.tail(3000).replace(/^/gm, '    ')}`;
+      throw err;
+    }
+  });
+});
