@@ -503,7 +503,14 @@ impl Core {
             return;
         };
         let room = c.room;
-        let accepted = Peer::accept(&self.setup, sdp, c.quality, now.at);
+        // Only the teacher's camera is simulcast (`live.js`): everyone else chooses layers by
+        // bandwidth; the teacher's session goes without estimation and its pacer.
+        let bwe = self
+            .rooms
+            .get(&room)
+            .and_then(|r| r.room.peer(c.user))
+            .is_none_or(|info| info.role != Role::Teacher);
+        let accepted = Peer::accept(&self.setup, sdp, c.quality, bwe, now.at);
         let (peer, answer) = match accepted {
             Ok(ok) => ok,
             Err(e) => {

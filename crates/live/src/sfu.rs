@@ -101,8 +101,10 @@ impl Setup {
         }
     }
 
-    /// A new ICE-lite Rtc for Opus and VP8 with bandwidth estimation, knowing our candidates.
-    pub fn rtc(&self, now: Instant) -> Rtc {
+    /// A new ICE-lite Rtc for Opus and VP8, knowing our candidates, with bandwidth estimation
+    /// when `bwe` (its pacer sends one packet per timeout; without it str0m sends what was
+    /// written at once).
+    pub fn rtc(&self, now: Instant, bwe: bool) -> Rtc {
         let mut config = Rtc::builder()
             .set_rtp_mode(true)
             .set_ice_lite(true)
@@ -110,7 +112,7 @@ impl Setup {
             .set_dtls_cert(self.cert.clone())
             .clear_codecs()
             .enable_vp8(true)
-            .enable_bwe(Some(INITIAL_BWE));
+            .enable_bwe(bwe.then_some(INITIAL_BWE));
         // Opus with in-band FEC (lost packets concealed from the next one) and DTX (no packets
         // in silences: most of a class is one person talking).
         config.codec_config().add_config(
@@ -399,23 +401,26 @@ pub enum Forward {
     NeedKeyframe(Option<Rid>),
 }
 
+/// The simulcast layers of `live.js` (`Rid::from` builds a `String` each time: this is run
+/// per subscriber for every video packet).
+const Q: Rid = Rid::from_array(*b"q       ");
+const H: Rid = Rid::from_array(*b"h       ");
+const F: Rid = Rid::from_array(*b"f       ");
+
 /// The simulcast layer a subscriber should get.
 pub fn choose_layer(quality: Quality, bwe: Bitrate, live: &[Option<Rid>]) -> Option<Option<Rid>> {
     if live.iter().all(Option::is_none) {
         return live.first().copied();
     }
-    let order: [&str; 3] = match quality {
+    let order = match quality {
         Quality::AudioOnly => return None,
-        Quality::Low => ["q", "h", "f"],
-        Quality::Medium => ["h", "q", "f"],
-        Quality::Auto if bwe.as_u64() >= 1_500_000 => ["f", "h", "q"],
-        Quality::Auto if bwe.as_u64() >= 600_000 => ["h", "q", "f"],
-        Quality::Auto => ["q", "h", "f"],
+        Quality::Low => [Q, H, F],
+        Quality::Medium => [H, Q, F],
+        Quality::Auto if bwe.as_u64() >= 1_500_000 => [F, H, Q],
+        Quality::Auto if bwe.as_u64() >= 600_000 => [H, Q, F],
+        Quality::Auto => [Q, H, F],
     };
-    order
-        .iter()
-        .map(|r| Some(Rid::from(*r)))
-        .find(|r| live.contains(r))
+    order.into_iter().map(Some).find(|r| live.contains(r))
 }
 
 /// Decides what to do with a video frame of layer `rid` for a track whose target is `target`.
@@ -454,8 +459,10 @@ pub struct Peer {
     /// When str0m next wants a timeout.
     pub next_timeout: Instant,
     budget: Bucket,
-    /// The latest egress bandwidth estimate.
+    /// The latest egress bandwidth estimate (stays [`INITIAL_BWE`] without estimation).
     pub bwe: Bitrate,
+    /// Bandwidth estimation (and so str0m's pacer) is on.
+    paced: bool,
     /// The subscriber's preference.
     pub quality: Quality,
     /// Incoming SSRCs seen, with the track (mid) and simulcast layer they belong to.
@@ -469,15 +476,18 @@ pub struct Peer {
 }
 
 impl Peer {
-    /// Accepts the browser's offer: a new session and its SDP answer.
+    /// Accepts the browser's offer: a new session and its SDP answer. `bwe`: estimate the
+    /// bandwidth towards the browser, which only a subscriber of simulcast video needs (to
+    /// choose its layer); it costs a pacer round per packet sent.
     pub fn accept(
         setup: &Setup,
         sdp: &str,
         quality: Quality,
+        bwe: bool,
         now: Instant,
     ) -> Result<(Self, String), String> {
         let offer = SdpOffer::from_sdp_string(sdp).map_err(|e| e.to_string())?;
-        let mut rtc = setup.rtc(now);
+        let mut rtc = setup.rtc(now, bwe);
         let answer = rtc
             .sdp_api()
             .accept_offer(offer)
@@ -490,6 +500,7 @@ impl Peer {
             next_timeout: now,
             budget: Bucket::new(INGRESS_PACKETS_PER_SEC, INGRESS_BURST, now),
             bwe: INITIAL_BWE,
+            paced: bwe,
             quality,
             ssrcs: Vec::new(),
             written: false,
@@ -549,6 +560,9 @@ impl Peer {
         if std::mem::take(&mut self.written) {
             self.tick(now)?;
         }
+        if !self.paced {
+            return self.poll_unpaced(now, tx, events);
+        }
         loop {
             match self.rtc.poll_output()? {
                 Output::Timeout(t) if t <= now + INLINE_TIMEOUT && rounds < INLINE_ROUNDS => {
@@ -578,6 +592,32 @@ impl Peer {
                         self.tick(now.max(self.clock + Duration::from_micros(1)))?;
                     }
                 }
+                Output::Event(Event::MediaAdded(added)) => self.add_in(added.mid, added.kind),
+                Output::Event(e) => events.push(e),
+            }
+        }
+    }
+
+    /// [`poll`](Self::poll) without a pacer: str0m sends everything written after one timeout.
+    fn poll_unpaced(
+        &mut self,
+        now: Instant,
+        tx: &mut Vec<Transmit>,
+        events: &mut Vec<Event>,
+    ) -> Result<(), RtcError> {
+        self.queued = 0;
+        let mut rounds = 0;
+        loop {
+            match self.rtc.poll_output()? {
+                Output::Timeout(t) if t <= now + INLINE_TIMEOUT && rounds < INLINE_ROUNDS => {
+                    rounds += 1;
+                    self.tick(t)?;
+                }
+                Output::Timeout(t) => {
+                    self.next_timeout = t;
+                    return Ok(());
+                }
+                Output::Transmit(t) => tx.push(t),
                 Output::Event(Event::MediaAdded(added)) => self.add_in(added.mid, added.kind),
                 Output::Event(e) => events.push(e),
             }
@@ -918,6 +958,11 @@ mod tests {
     }
 
     #[test]
+    fn layer_constants_are_the_rids_of_the_offer() {
+        assert_eq!([Q, H, F], [Rid::from("q"), Rid::from("h"), Rid::from("f")]);
+    }
+
+    #[test]
     fn layers_follow_quality_and_bandwidth() {
         let all = rids(&["q", "h", "f"]);
         let r = |s: &str| Some(Some(Rid::from(s)));
@@ -1042,14 +1087,35 @@ mod tests {
         api.add_media(MediaKind::Audio, Direction::SendOnly, None, None, None);
         api.add_media(MediaKind::Video, Direction::SendOnly, None, None, None);
         let (offer, _) = api.apply().unwrap();
-        let (peer, answer) =
-            Peer::accept(&Setup::new(), &offer.to_sdp_string(), Quality::Auto, now).unwrap();
+        let (peer, answer) = Peer::accept(
+            &Setup::new(),
+            &offer.to_sdp_string(),
+            Quality::Auto,
+            true,
+            now,
+        )
+        .unwrap();
         assert!(answer.contains("useinbandfec=1"), "{answer}");
         assert!(answer.contains("usedtx=1"), "{answer}");
         assert!(answer.contains("VP8"), "{answer}");
         assert!(answer.contains("a=ice-lite"), "{answer}");
         assert!(peer.outs.is_empty());
-        assert!(Peer::accept(&Setup::new(), "v=0\r\nnonsense", Quality::Auto, now).is_err());
+        assert!(Peer::accept(&Setup::new(), "v=0\r\nnonsense", Quality::Auto, true, now).is_err());
+        // Without our own estimation (the teacher's session) the browser still gets transport
+        // feedback for its upload, and keeps its own estimate for the layers it sends.
+        for bwe in [true, false] {
+            let (peer, answer) = Peer::accept(
+                &Setup::new(),
+                &offer.to_sdp_string(),
+                Quality::Auto,
+                bwe,
+                now,
+            )
+            .unwrap();
+            assert_eq!(peer.paced, bwe);
+            assert!(answer.contains("transport-cc"), "{answer}");
+            assert!(answer.contains("transport-wide-cc"), "{answer}");
+        }
     }
 
     #[test]
