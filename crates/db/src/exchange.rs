@@ -13,7 +13,7 @@
 //! than five thousand, and the memory held is one batch's rows plus what has been written.
 
 use crate::org::{School, Unit};
-use crate::{Db, DbResult, get_i64, get_id, get_opt_str, get_str};
+use crate::{Db, DbResult, get_i64, get_id, get_str};
 use domain::Id;
 use domain::grades::{
     GradeScheme, PrimaryLevel, Rating, Score, TermRatings, TermScores, comment_term_result,
@@ -170,12 +170,17 @@ fn stored(
     term: i64,
     kind: &str,
 ) -> Vec<String> {
-    let mut v = cells
-        .get(&(term, kind.to_owned()))
-        .cloned()
-        .unwrap_or_default();
+    // A student's course has a handful of (term, kind) keys: a scan beats building a key.
+    let Some(found) = cells
+        .iter()
+        .find(|((t, k), _)| *t == term && k == kind)
+        .map(|(_, v)| v)
+    else {
+        return Vec::new();
+    };
+    let mut v: Vec<&(i64, String)> = found.iter().collect();
     v.sort();
-    v.into_iter().map(|(_, x)| x).collect()
+    v.into_iter().map(|(_, x)| x.clone()).collect()
 }
 
 /// The term result of one student in one subject from its cells (`(term, kind) → [(slot,
@@ -297,6 +302,39 @@ struct CourseMeta {
     scheme: Scheme,
 }
 
+/// One student of a class as packed by the export query (see [`Db::schools_export`]).
+fn unpack_student(one: &str, class_name: &str, grade: i64) -> DbResult<ExStudent> {
+    let corrupt = || crate::DbError::Corrupt(format!("học sinh \"{one}\""));
+    let f: Vec<&str> = one.split('\u{1f}').collect();
+    let [
+        id,
+        code,
+        personal_id,
+        full_name,
+        birth_date,
+        gender,
+        ethnicity,
+        status,
+    ] = f[..]
+    else {
+        return Err(corrupt());
+    };
+    Ok(ExStudent {
+        id: crate::parse_id(id)?,
+        code: code.to_owned(),
+        personal_id: Some(personal_id)
+            .filter(|p| !p.trim().is_empty())
+            .map(str::to_owned),
+        full_name: full_name.to_owned(),
+        birth_date: vn_date(birth_date),
+        gender: gender.to_owned().try_into().map_err(|_| corrupt())?,
+        ethnicity: ethnicity.to_owned(),
+        status: status.to_owned().try_into().map_err(|_| corrupt())?,
+        class_name: class_name.to_owned(),
+        grade,
+    })
+}
+
 /// (term, kind) → [(slot, value)] of one student in one course.
 type Cells = HashMap<(i64, String), Vec<(i64, String)>>;
 
@@ -399,14 +437,31 @@ impl Db {
             });
         }
 
+        // Students come packed one row per class, as the cells below (a province has 300,000
+        // students: one row each costs seconds in the driver). Fields apart by `\x1f`, students
+        // by `\x1e`; those two characters, should a name hold one, print as a space.
+        let f = |col: &str| format!("REPLACE(REPLACE({col}, '\u{1f}', ' '), '\u{1e}', ' ')");
+        let packed = [
+            "s.id".to_owned(),
+            f("s.code"),
+            f("COALESCE(s.personal_id, '')"),
+            f("s.full_name"),
+            f("s.birth_date"),
+            "s.gender".to_owned(),
+            f("s.ethnicity"),
+            "s.status".to_owned(),
+        ]
+        .join(" || '\u{1f}' || ");
         for r in bind_ids(
             sqlx::query(&format!(
-                "SELECT e.school_id, e.year_id, s.id, s.code, s.personal_id, s.full_name, s.birth_date, \
-                 s.gender, s.ethnicity, s.status, c.name AS class_name, c.grade FROM enrollments e \
+                "SELECT e.school_id, e.year_id, c.name AS class_name, c.grade, \
+                 string_agg({packed}, '\u{1e}' ORDER BY s.name_folded, s.code) AS students \
+                 FROM enrollments e \
                  JOIN school_years y ON y.id = e.year_id AND y.is_current = 1 \
                  JOIN students s ON s.id = e.student_id JOIN classes c ON c.id = e.class_id \
                  WHERE e.school_id IN ({list}) \
-                 ORDER BY e.school_id, c.grade, c.name, s.name_folded, s.code"
+                 GROUP BY e.school_id, e.year_id, c.id, c.name, c.grade \
+                 ORDER BY e.school_id, c.grade, c.name"
             )),
             &ids,
         )
@@ -414,30 +469,23 @@ impl Db {
         .await?
         {
             let Some(i) = current(&r)? else { continue };
-            let personal_id = get_opt_str(&r, "personal_id")?.filter(|p| !p.trim().is_empty());
-            let st = ExStudent {
-                id: get_id(&r, "id")?,
-                code: get_str(&r, "code")?,
-                personal_id,
-                full_name: get_str(&r, "full_name")?,
-                birth_date: vn_date(&get_str(&r, "birth_date")?),
-                gender: crate::get_code(&r, "gender")?,
-                ethnicity: get_str(&r, "ethnicity")?,
-                status: crate::get_code(&r, "status")?,
-                class_name: get_str(&r, "class_name")?,
-                grade: get_i64(&r, "grade")?,
-            };
-            if st.personal_id.is_none() {
-                let p = problem(
-                    &out[i].school,
-                    format!("Học sinh {}", st.full_name),
-                    st.class_name.clone(),
-                    MISSING_ID,
-                    Some(st.id),
-                );
-                out[i].problems.push(p);
+            let class_name = get_str(&r, "class_name")?;
+            let grade = get_i64(&r, "grade")?;
+            let packed = get_str(&r, "students")?;
+            for one in packed.split('\u{1e}') {
+                let st = unpack_student(one, &class_name, grade)?;
+                if st.personal_id.is_none() {
+                    let p = problem(
+                        &out[i].school,
+                        format!("Học sinh {}", st.full_name),
+                        st.class_name.clone(),
+                        MISSING_ID,
+                        Some(st.id),
+                    );
+                    out[i].problems.push(p);
+                }
+                out[i].students.push(st);
             }
-            out[i].students.push(st);
         }
 
         let mut courses: HashMap<Id, (usize, CourseMeta)> = HashMap::new();
@@ -645,5 +693,33 @@ mod tests {
             p.sentence(),
             "Học sinh Nguyễn Văn A (6A1) chưa có mã định danh"
         );
+    }
+
+    #[test]
+    fn a_packed_student_unpacks_or_is_refused_as_corrupt() {
+        let id = domain::new_id();
+        let one = format!(
+            "{id}\u{1f}HS01\u{1f}\u{1f}Lê Thị Bé\u{1f}2013-09-05\u{1f}female\u{1f}Kinh\u{1f}studying"
+        );
+        let st = unpack_student(&one, "6A1", 6).unwrap();
+        assert_eq!(st.id, id);
+        assert_eq!(st.personal_id, None, "an empty identifier is missing");
+        assert_eq!(st.birth_date, "05/09/2013");
+        assert_eq!((st.class_name.as_str(), st.grade), ("6A1", 6));
+        let with_id = one.replace("HS01\u{1f}\u{1f}", "HS01\u{1f}037213000001\u{1f}");
+        assert_eq!(
+            unpack_student(&with_id, "6A1", 6)
+                .unwrap()
+                .personal_id
+                .as_deref(),
+            Some("037213000001")
+        );
+        for bad in [
+            one.replacen('\u{1f}', "", 1),
+            format!("{one}\u{1f}extra"),
+            one.replace("studying", "nope"),
+        ] {
+            assert!(unpack_student(&bad, "6A1", 6).is_err(), "{bad:?}");
+        }
     }
 }

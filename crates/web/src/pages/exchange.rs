@@ -206,17 +206,31 @@ async fn collect(state: &AppState, scope: &Scope) -> WebResult<Rows> {
             v
         }
     };
-    for batch in schools.chunks(db::exchange::EXPORT_BATCH) {
-        let with_units = batch
-            .iter()
-            .map(|school| {
-                units
-                    .get(&school.unit_id)
-                    .map(|u| (school, u))
-                    .ok_or_else(|| WebError::Internal(anyhow::anyhow!("unit of {}", school.code)))
-            })
-            .collect::<WebResult<Vec<_>>>()?;
-        for x in state.db.schools_export(&with_units).await? {
+    let batches = schools
+        .chunks(db::exchange::EXPORT_BATCH)
+        .map(|batch| {
+            batch
+                .iter()
+                .map(|school| {
+                    units
+                        .get(&school.unit_id)
+                        .map(|u| (school, u))
+                        .ok_or_else(|| {
+                            WebError::Internal(anyhow::anyhow!("unit of {}", school.code))
+                        })
+                })
+                .collect::<WebResult<Vec<_>>>()
+        })
+        .collect::<WebResult<Vec<_>>>()?;
+    // Two batches at once, each on its own connection (one per core), taken in order.
+    for pair in batches.chunks(2) {
+        let (a, b) = tokio::join!(state.db.schools_export(&pair[0]), async {
+            match pair.get(1) {
+                Some(b) => state.db.schools_export(b).await,
+                None => Ok(Vec::new()),
+            }
+        });
+        for x in a?.into_iter().chain(b?) {
             rows.add(x);
         }
     }
