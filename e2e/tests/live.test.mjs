@@ -10,38 +10,12 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import {
   startServer, launchBrowser, newPhonePage, loginAs, submitLogin, screenshot, assertHealthy,
-  assertNoHorizontalScroll, reveal, pathOf, DEMO_PASSWORD, RESULTS_DIR, ensureDirs,
+  assertNoHorizontalScroll, pathOf, DEMO_PASSWORD, RESULTS_DIR, ensureDirs,
 } from '../lib.mjs';
-
-const MEDIA_ARGS = [
-  '--use-fake-device-for-media-stream',
-  '--use-fake-ui-for-media-stream',
-  // The media server announces 127.0.0.1 in tests; Chromium leaves loopback out of ICE otherwise.
-  '--allow-loopback-in-peer-connection',
-  '--autoplay-policy=no-user-gesture-required',
-];
-
-async function go(page, locator) {
-  const el = await reveal(page, locator);
-  await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), el.click()]);
-}
+import { MEDIA_ARGS, go, until, inbound } from '../live_common.mjs';
 
 // ---- what the page exposes for tests (window.__live, see static/live.js) ----
 
-/** Sum of `field` over the inbound RTP streams of `kind` (optionally only the given mids). */
-function inbound(page, kind, field, mids = null) {
-  return page.evaluate(async ({ kind, field, mids }) => {
-    const pc = window.__live?.pc;
-    if (!pc || pc.connectionState === 'closed') return 0;
-    let n = 0;
-    (await pc.getStats()).forEach((r) => {
-      if (r.type === 'inbound-rtp' && r.kind === kind && (!mids || mids.includes(r.mid))) n += r[field] || 0;
-    });
-    return n;
-  }, { kind, field, mids });
-}
-
-/** Waits until `probe()` returns a truthy value (polling; `what` names it in the error). */
 // A small PDF of `pages` landscape pages with a big "Trang N" on each (a correct xref table).
 function slidesPdf(pages) {
   const objs = [
@@ -62,17 +36,6 @@ function slidesPdf(pages) {
   for (const o of offsets) out += `${String(o).padStart(10, '0')} 00000 n \n`;
   out += `trailer\n<< /Size ${objs.length + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
   return Buffer.from(out, 'latin1');
-}
-
-async function until(what, probe, timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs;
-  let last;
-  while (Date.now() < deadline) {
-    last = await probe();
-    if (last) return last;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`${what}: not within ${timeoutMs / 1000} s (last: ${JSON.stringify(last)})`);
 }
 
 async function enterRoom(page, url) {

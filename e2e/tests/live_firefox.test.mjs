@@ -14,16 +14,10 @@ import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import puppeteer from 'puppeteer-core';
 import {
-  startServer, launchBrowser, newPhonePage, loginAs, assertHealthy, reveal, pathOf,
+  startServer, launchBrowser, newPhonePage, loginAs, assertHealthy, pathOf,
   DEMO_PASSWORD, RESULTS_DIR, SCREENSHOT_DIR, ensureDirs,
 } from '../lib.mjs';
-
-const CHROMIUM_MEDIA_ARGS = [
-  '--use-fake-device-for-media-stream',
-  '--use-fake-ui-for-media-stream',
-  '--allow-loopback-in-peer-connection',
-  '--autoplay-policy=no-user-gesture-required',
-];
+import { MEDIA_ARGS, go, until } from '../live_common.mjs';
 
 // Firefox's equivalents: fake devices without a permission prompt, ICE over loopback (the media
 // server announces 127.0.0.1 in tests). Autoplay keeps Firefox's default policy; a site allowed
@@ -78,22 +72,6 @@ async function launchFirefox() {
   throw lastError;
 }
 
-async function go(page, locator) {
-  const el = await reveal(page, locator);
-  await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), el.click()]);
-}
-
-async function until(what, probe, timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs;
-  let last;
-  while (Date.now() < deadline) {
-    last = await probe();
-    if (last) return last;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`${what}: not within ${timeoutMs / 1000} s (last: ${JSON.stringify(last)})`);
-}
-
 // Runs in the page, in Chromium or Firefox alike: the sum of `field` over the inbound RTP streams
 // of `kind` (optionally only the given mids) of the room's peer connection.
 async function inboundIn({ kind, field, mids }) {
@@ -118,7 +96,7 @@ describe('live class with a student on Firefox', { timeout: 300_000 }, () => {
 
   before(async () => {
     server = await startServer('live-firefox');
-    chromium = await launchBrowser({ extraArgs: CHROMIUM_MEDIA_ARGS });
+    chromium = await launchBrowser({ extraArgs: MEDIA_ARGS });
     firefox = await launchFirefox();
   });
   after(async () => {

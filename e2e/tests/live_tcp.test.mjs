@@ -9,16 +9,10 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import {
-  startServer, launchBrowser, newPhonePage, loginAs, assertHealthy, reveal, pathOf,
+  startServer, launchBrowser, newPhonePage, loginAs, assertHealthy, pathOf,
   RESULTS_DIR, ensureDirs,
 } from '../lib.mjs';
-
-const MEDIA_ARGS = [
-  '--use-fake-device-for-media-stream',
-  '--use-fake-ui-for-media-stream',
-  '--allow-loopback-in-peer-connection',
-  '--autoplay-policy=no-user-gesture-required',
-];
+import { MEDIA_ARGS, go, until, inbound } from '../live_common.mjs';
 
 /** Runs in the page before live.js: the server's UDP candidates are dropped on the way in. */
 function blockUdp() {
@@ -35,35 +29,6 @@ function blockUdp() {
     if (c && / udp /i.test(c.candidate || '')) return Promise.resolve();
     return addCandidate.call(this, c, ...rest);
   };
-}
-
-async function go(page, locator) {
-  const el = await reveal(page, locator);
-  await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), el.click()]);
-}
-
-async function until(what, probe, timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs;
-  let last;
-  while (Date.now() < deadline) {
-    last = await probe();
-    if (last) return last;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`${what}: not within ${timeoutMs / 1000} s (last: ${JSON.stringify(last)})`);
-}
-
-/** Sum of `field` over the inbound RTP streams of `kind`. */
-function inbound(page, kind, field) {
-  return page.evaluate(async ({ kind, field }) => {
-    const pc = window.__live?.pc;
-    if (!pc || pc.connectionState === 'closed') return 0;
-    let n = 0;
-    (await pc.getStats()).forEach((r) => {
-      if (r.type === 'inbound-rtp' && r.kind === kind) n += r[field] || 0;
-    });
-    return n;
-  }, { kind, field });
 }
 
 /** The protocols of the selected candidate pair's local and remote candidates, and the
