@@ -21,6 +21,7 @@ use std::io::{self, BufWriter, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
+use str0m::format::Codec;
 use str0m::media::Rid;
 use str0m::rtp::RtpPacket;
 use uuid::Uuid;
@@ -571,6 +572,7 @@ impl Recorder {
         &mut self,
         source: Source,
         rid: Option<Rid>,
+        _codec: Codec,
         pkt: &RtpPacket,
     ) -> Option<(Source, Option<Rid>)> {
         let layer = (source, rid);

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use str0m::bwe::BweKind;
+use str0m::format::Codec;
 use str0m::net::{Protocol, Receive, Transmit};
 use str0m::rtp::{RtpPacket, Vp8Descriptor};
 use str0m::{Event, Input};
@@ -792,7 +793,7 @@ impl Core {
         };
         let (room_id, user) = (c.room, c.user);
         let Some(peer) = c.peer.as_mut() else { return };
-        let Some((track, rid)) = peer.in_track(&pkt, now) else {
+        let Some((track, rid, format)) = peer.in_track(&pkt, now) else {
             return;
         };
         let Some(source) = track.source else { return };
@@ -806,21 +807,24 @@ impl Core {
         if !permitted(info.role, info.audio, info.video, source) {
             return;
         }
-        let vp8 = if source == Source::Mic {
-            None
-        } else {
-            match Vp8Descriptor::parse(&pkt.payload) {
-                Ok(d) => Some(d),
-                // Not VP8 (or damaged): nothing a subscriber could decode.
-                Err(_) => return,
+        let vp8 = match (source, format.codec) {
+            (Source::Mic, Codec::Opus) | (Source::Camera | Source::Screen, Codec::H264) => None,
+            (Source::Camera | Source::Screen, Codec::Vp8) => {
+                match Vp8Descriptor::parse(&pkt.payload) {
+                    Ok(d) => Some(d),
+                    // Damaged: nothing a subscriber could decode.
+                    Err(_) => return,
+                }
             }
+            // A codec we did not offer for this kind of track.
+            _ => return,
         };
-        let keyframe = vp8.is_some_and(|d| d.starts_keyframe(&pkt.payload));
+        let keyframe = sfu::starts_keyframe(format.codec, &pkt.payload, vp8.as_ref());
         let mut keyframes = Vec::new();
         if let Some(rec) = ctx.recorder.as_mut().filter(|r| r.by() == user) {
             if source == Source::Mic {
                 rec.audio(&pkt);
-            } else if let Some(want) = rec.video(source, rid, &pkt) {
+            } else if let Some(want) = rec.video(source, rid, format.codec, &pkt) {
                 keyframes.push(want);
             }
         }
@@ -850,7 +854,7 @@ impl Core {
             };
             match decision {
                 Forward::Write => {
-                    match sp.write(i, &pkt, rid, vp8.as_ref()) {
+                    match sp.write(i, &pkt, rid, format, vp8.as_ref()) {
                         Ok(true) => forwarded += 1,
                         Ok(false) => {}
                         Err(e) => tracing::debug!("live: write to {s} failed: {e}"),

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use str0m::bwe::Bitrate;
 use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
 use str0m::config::{CryptoProvider, DtlsCert};
-use str0m::format::{Codec, FormatParams};
+use str0m::format::{Codec, FormatParams, PayloadParams};
 use str0m::media::{Direction, Frequency, KeyframeRequestKind, MediaKind, Mid, Pt, Rid};
 use str0m::net::Transmit;
 use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite, SeqNo, Ssrc, Vp8Descriptor};
@@ -75,6 +75,80 @@ impl Source {
     }
 }
 
+/// The format of a published stream: its codec and, for H.264, what a subscriber's payload
+/// type must match to carry its packets unchanged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Format {
+    /// The codec.
+    pub codec: Codec,
+    /// H.264: 1 allows fragmented (FU-A) and aggregated (STAP-A) packets, 0 single NAL units.
+    packetization_mode: u8,
+    /// H.264 profile and level (`42e01f`: constrained baseline, level 3.1).
+    profile_level_id: Option<u32>,
+}
+
+impl Format {
+    /// The format of a payload type.
+    pub fn of(params: &PayloadParams) -> Self {
+        let spec = params.spec();
+        Self {
+            codec: spec.codec,
+            packetization_mode: spec.format.packetization_mode.unwrap_or(0),
+            profile_level_id: spec.format.profile_level_id,
+        }
+    }
+
+    /// How well a subscriber's payload type carries packets of this format: higher is better,
+    /// `None` when it cannot (another codec; H.264 fragments to a single-NAL receiver; another
+    /// H.264 profile).
+    pub fn fit(&self, params: &PayloadParams) -> Option<u8> {
+        let other = Self::of(params);
+        if other.codec != self.codec {
+            return None;
+        }
+        if self.codec != Codec::H264 {
+            return Some(0);
+        }
+        if self.packetization_mode == 1 && other.packetization_mode != 1 {
+            return None;
+        }
+        let mode = u8::from(self.packetization_mode == other.packetization_mode);
+        // profile_idc is the first byte, the constraint flags the second, the level the third.
+        match (self.profile_level_id, other.profile_level_id) {
+            (Some(a), Some(b)) if a == b => Some(4 + mode),
+            (Some(a), Some(b)) if a >> 8 == b >> 8 => Some(2 + mode),
+            (Some(a), Some(b)) if a >> 16 == b >> 16 => Some(mode),
+            (None, None) => Some(4 + mode),
+            _ => None,
+        }
+    }
+}
+
+/// Whether a video packet can start a subscriber's stream (a layer switch): the first packet of
+/// a VP8 keyframe; for H.264 the packet with the sequence parameter set that comes before every
+/// keyframe (IDR) browsers send, without which a decoder cannot start.
+pub fn starts_keyframe(codec: Codec, payload: &[u8], vp8: Option<&Vp8Descriptor>) -> bool {
+    match codec {
+        Codec::Vp8 => vp8.is_some_and(|d| d.starts_keyframe(payload)),
+        Codec::H264 => str0m::format::detect_h264_nalu(payload, H264_SPS),
+        _ => false,
+    }
+}
+
+/// The codec name (`VP8`, `H264`) of the first payload type of an SDP's first video m-line: the
+/// one its author prefers.
+pub fn first_video_codec(sdp: &str) -> Option<&str> {
+    let video = sdp.split("m=video").nth(1)?;
+    let pt = video.split_whitespace().nth(2)?;
+    video.lines().find_map(|l| {
+        let (p, codec) = l.strip_prefix("a=rtpmap:")?.split_once(' ')?;
+        (p == pt).then(|| codec.split('/').next().unwrap_or(codec))
+    })
+}
+
+/// NAL unit type of an H.264 sequence parameter set.
+const H264_SPS: u8 = 7;
+
 /// Shared settings for new peers: one DTLS certificate for the whole server (generating a key
 /// per connection would cost milliseconds each) and the host candidates we announce.
 pub struct Setup {
@@ -101,18 +175,23 @@ impl Setup {
         }
     }
 
-    /// A new ICE-lite Rtc for Opus and VP8, knowing our candidates, with bandwidth estimation
+    /// A new ICE-lite Rtc for Opus, VP8 and H.264, knowing our candidates, with bandwidth estimation
     /// when `bwe` (its pacer sends one packet per timeout; without it str0m sends what was
-    /// written at once).
-    pub fn rtc(&self, now: Instant, bwe: bool) -> Rtc {
-        let mut config = Rtc::builder()
+    /// written at once). Video codecs are answered in the browser's order of preference
+    /// (`h264_first`: iOS Safari, which encodes H.264 in hardware; others put VP8 first).
+    pub fn rtc(&self, now: Instant, bwe: bool, h264_first: bool) -> Rtc {
+        let config = Rtc::builder()
             .set_rtp_mode(true)
             .set_ice_lite(true)
             .set_crypto_provider(self.crypto.clone())
             .set_dtls_cert(self.cert.clone())
-            .clear_codecs()
-            .enable_vp8(true)
-            .enable_bwe(bwe.then_some(INITIAL_BWE));
+            .clear_codecs();
+        let mut config = if h264_first {
+            config.enable_h264(true).enable_vp8(true)
+        } else {
+            config.enable_vp8(true).enable_h264(true)
+        }
+        .enable_bwe(bwe.then_some(INITIAL_BWE));
         // Opus with in-band FEC (lost packets concealed from the next one) and DTX (no packets
         // in silences: most of a class is one person talking).
         config.codec_config().add_config(
@@ -270,8 +349,8 @@ pub struct OutTrack {
     pub current: Option<Option<Rid>>,
     /// How the publisher's packets are renumbered for this subscriber.
     rewrite: Rewrite,
-    /// Our sending stream and payload type on this track, once negotiated.
-    tx: Option<(Ssrc, Pt)>,
+    /// Our sending stream, payload type and the format it carries, once negotiated.
+    tx: Option<(Ssrc, Pt, Format)>,
     /// The publisher stopped before the removal could be offered.
     stop_after: bool,
 }
@@ -447,6 +526,16 @@ pub fn forward_video(
     }
 }
 
+/// An incoming RTP stream: the track (mid) and simulcast layer it belongs to, and the format of
+/// its payload type.
+#[derive(Debug, Clone, Copy)]
+struct InStream {
+    ssrc: Ssrc,
+    mid: Mid,
+    rid: Option<Rid>,
+    format: Option<(Pt, Format)>,
+}
+
 /// One browser's peer connection.
 pub struct Peer {
     /// The str0m session.
@@ -465,8 +554,8 @@ pub struct Peer {
     paced: bool,
     /// The subscriber's preference.
     pub quality: Quality,
-    /// Incoming SSRCs seen, with the track (mid) and simulcast layer they belong to.
-    ssrcs: Vec<(Ssrc, Mid, Option<Rid>)>,
+    /// Incoming streams seen.
+    ssrcs: Vec<InStream>,
     /// Media was written since the last poll (str0m then wants a timeout before sending it).
     written: bool,
     /// Media packets written that str0m has not sent yet.
@@ -487,7 +576,8 @@ impl Peer {
         now: Instant,
     ) -> Result<(Self, String), String> {
         let offer = SdpOffer::from_sdp_string(sdp).map_err(|e| e.to_string())?;
-        let mut rtc = setup.rtc(now, bwe);
+        let h264_first = first_video_codec(sdp).is_some_and(|c| c.eq_ignore_ascii_case("H264"));
+        let mut rtc = setup.rtc(now, bwe, h264_first);
         let answer = rtc
             .sdp_api()
             .accept_offer(offer)
@@ -643,7 +733,7 @@ impl Peer {
         let ssrc = Ssrc::from(u32::from_be_bytes([b[8], b[9], b[10], b[11]]));
         self.outs
             .iter()
-            .any(|o| o.tx.is_some_and(|(s, _)| s == ssrc))
+            .any(|o| o.tx.is_some_and(|(s, _, _)| s == ssrc))
     }
 
     /// The browser's m-lines come in a fixed order: mic audio, camera video, screen video.
@@ -670,27 +760,49 @@ impl Peer {
         });
     }
 
-    /// The incoming track and simulcast layer of a packet, noting the layer as alive.
+    /// The incoming track, simulcast layer and format of a packet, noting the layer as alive;
+    /// `None` for a packet of no track or of a payload type not negotiated.
     pub fn in_track(
         &mut self,
         pkt: &RtpPacket,
         now: Instant,
-    ) -> Option<(&mut InTrack, Option<Rid>)> {
-        let ssrc = pkt.header.ssrc;
-        let (mid, rid) = match self.ssrcs.iter().find(|(s, _, _)| *s == ssrc) {
-            Some((_, mid, rid)) => (*mid, *rid),
+    ) -> Option<(&mut InTrack, Option<Rid>, Format)> {
+        let (ssrc, pt) = (pkt.header.ssrc, pkt.header.payload_type);
+        let i = match self.ssrcs.iter().position(|s| s.ssrc == ssrc) {
+            Some(i) => i,
             None => {
                 let mut api = self.rtc.direct_api();
                 let rx = api.stream_rx(&ssrc)?;
-                let found = (rx.mid(), rx.rid());
-                self.ssrcs.push((ssrc, found.0, found.1));
-                found
+                let (mid, rid) = (rx.mid(), rx.rid());
+                self.ssrcs.push(InStream {
+                    ssrc,
+                    mid,
+                    rid,
+                    format: None,
+                });
+                self.ssrcs.len() - 1
             }
         };
+        // The format is looked up once per payload type (a stream keeps its codec).
+        let format = match self.ssrcs[i].format {
+            Some((p, f)) if p == pt => f,
+            _ => {
+                let params = self
+                    .rtc
+                    .codec_config()
+                    .params()
+                    .iter()
+                    .find(|p| p.pt() == pt);
+                let f = Format::of(params?);
+                self.ssrcs[i].format = Some((pt, f));
+                f
+            }
+        };
+        let InStream { mid, rid, .. } = self.ssrcs[i];
         let t = self.ins.iter_mut().find(|t| t.mid == mid)?;
         t.saw(rid, now);
         t.started = true;
-        Some((t, rid))
+        Some((t, rid, format))
     }
 
     /// Asks the browser for a keyframe of one of its tracks.
@@ -851,14 +963,16 @@ impl Peer {
         self.outs.iter().find(|o| o.state.mid() == Some(mid))
     }
 
-    /// Forwards a packet to out track `i` (which must be open), renumbered for this
-    /// subscriber; `vp8` is the parsed descriptor of a video packet (its picture ids are
-    /// renumbered too).
+    /// Forwards a packet of `format` to out track `i` (which must be open), renumbered for
+    /// this subscriber; `vp8` is the parsed descriptor of a VP8 packet (its picture ids are
+    /// renumbered too). Nothing is sent when the subscriber's browser did not accept a payload
+    /// type for the format.
     pub fn write(
         &mut self,
         i: usize,
         pkt: &RtpPacket,
         layer: Option<Rid>,
+        format: Format,
         vp8: Option<&Vp8Descriptor>,
     ) -> Result<bool, RtcError> {
         let out = &mut self.outs[i];
@@ -866,21 +980,21 @@ impl Peer {
             return Ok(false);
         };
         let audio = out.source == Source::Mic;
-        if out.tx.is_none() {
-            let codec = if audio { Codec::Opus } else { Codec::Vp8 };
+        if out.tx.is_none_or(|(_, _, f)| f != format) {
             let remote = self.rtc.media(mid).map(|m| m.remote_pts().to_vec());
             let pt = self
                 .rtc
                 .codec_config()
                 .params()
                 .iter()
-                .filter(|p| p.spec().codec == codec)
-                .map(|p| p.pt())
-                .find(|pt| {
+                .filter(|p| {
                     remote
                         .as_ref()
-                        .is_none_or(|r| r.is_empty() || r.contains(pt))
-                });
+                        .is_none_or(|r| r.is_empty() || r.contains(&p.pt()))
+                })
+                .filter_map(|p| Some((format.fit(p)?, p.pt())))
+                .max_by_key(|(fit, _)| *fit)
+                .map(|(_, pt)| pt);
             let ssrc = self
                 .rtc
                 .direct_api()
@@ -889,9 +1003,9 @@ impl Peer {
             let (Some(pt), Some(ssrc)) = (pt, ssrc) else {
                 return Ok(false);
             };
-            out.tx = Some((ssrc, pt));
+            out.tx = Some((ssrc, pt, format));
         }
-        let Some((ssrc, pt)) = out.tx else {
+        let Some((ssrc, pt, _)) = out.tx else {
             return Ok(false);
         };
         let hz = if audio { 48_000 } else { 90_000 };
@@ -1116,6 +1230,78 @@ mod tests {
             assert!(answer.contains("transport-cc"), "{answer}");
             assert!(answer.contains("transport-wide-cc"), "{answer}");
         }
+    }
+
+    #[test]
+    fn the_answer_keeps_the_browsers_codec_preference() {
+        let now = Instant::now();
+        for (h264_first, want) in [(false, "VP8"), (true, "H264")] {
+            let builder = Rtc::builder().clear_codecs().enable_opus(true, false);
+            let builder = if h264_first {
+                builder.enable_h264(true).enable_vp8(true)
+            } else {
+                builder.enable_vp8(true).enable_h264(true)
+            };
+            let mut browser = builder.build(now);
+            let addr = "127.0.0.1:5000".parse().unwrap();
+            browser.add_local_candidate(Candidate::host(addr, "udp").unwrap());
+            let mut api = browser.sdp_api();
+            api.add_media(MediaKind::Video, Direction::SendOnly, None, None, None);
+            let (offer, _) = api.apply().unwrap();
+            let sdp = offer.to_sdp_string();
+            let (_, answer) = Peer::accept(&Setup::new(), &sdp, Quality::Auto, true, now).unwrap();
+            assert_eq!(first_video_codec(&answer), Some(want), "{answer}");
+            assert!(
+                answer.contains("VP8") && answer.contains("H264"),
+                "{answer}"
+            );
+        }
+    }
+
+    fn h264(pt: u8, mode: u8, profile: u32) -> PayloadParams {
+        let mut config = Rtc::builder().clear_codecs();
+        config
+            .codec_config()
+            .add_h264(pt.into(), None, mode == 1, profile);
+        config.codec_config().params()[0].clone()
+    }
+
+    #[test]
+    fn h264_goes_to_the_payload_type_that_matches_its_profile_and_mode() {
+        let cb = Format::of(&h264(108, 1, 0x42e01f));
+        // The same profile and mode is best; another level of it next; baseline can decode
+        // constrained baseline; single-NAL receivers cannot take fragments.
+        assert_eq!(cb.fit(&h264(96, 1, 0x42e01f)), Some(5));
+        assert_eq!(cb.fit(&h264(96, 1, 0x42e034)), Some(3));
+        assert_eq!(cb.fit(&h264(96, 1, 0x42001f)), Some(1));
+        assert_eq!(cb.fit(&h264(96, 0, 0x42e01f)), None);
+        assert_eq!(cb.fit(&h264(96, 1, 0x64001f)), None);
+        let single = Format::of(&h264(125, 0, 0x42e01f));
+        assert_eq!(single.fit(&h264(96, 1, 0x42e01f)), Some(4));
+        let mut config = Rtc::builder().clear_codecs().enable_vp8(true);
+        let vp8 = config.codec_config().params()[0].clone();
+        assert_eq!(Format::of(&vp8).fit(&vp8), Some(0));
+        assert_eq!(cb.fit(&vp8), None);
+        assert_eq!(Format::of(&vp8).fit(&h264(96, 1, 0x42e01f)), None);
+    }
+
+    #[test]
+    fn an_h264_stream_can_start_at_its_parameter_sets() {
+        // STAP-A with SPS and PPS; a single IDR slice; the first fragment of a non-IDR slice.
+        let stap = [
+            0x78, 0x00, 0x04, 0x67, 0x42, 0xe0, 0x1f, 0x00, 0x02, 0x68, 0xce,
+        ];
+        let idr = [0x65, 0x88, 0x80];
+        let fu_p = [0x7c, 0x81, 0x9a];
+        assert!(starts_keyframe(Codec::H264, &stap, None));
+        assert!(starts_keyframe(
+            Codec::H264,
+            &[0x67, 0x42, 0xe0, 0x1f],
+            None
+        ));
+        assert!(!starts_keyframe(Codec::H264, &idr, None));
+        assert!(!starts_keyframe(Codec::H264, &fu_p, None));
+        assert!(!starts_keyframe(Codec::Vp8, &stap, None));
     }
 
     #[test]

@@ -39,6 +39,8 @@ pub struct SynthOptions {
     pub simulcast: bool,
     /// Bytes of a delta frame of the best layer (keyframes are 4× bigger, lower layers smaller).
     pub frame_bytes: usize,
+    /// The video codec sent: VP8, or H.264 (then also put first in the offer, as Safari does).
+    pub codec: Codec,
 }
 
 impl SynthOptions {
@@ -49,6 +51,7 @@ impl SynthOptions {
             video: true,
             simulcast: true,
             frame_bytes: 8000,
+            codec: Codec::Vp8,
         }
     }
 
@@ -59,6 +62,15 @@ impl SynthOptions {
             video: true,
             simulcast: false,
             frame_bytes: 2000,
+            codec: Codec::Vp8,
+        }
+    }
+
+    /// The same, sending H.264 video instead of VP8.
+    pub fn h264(self) -> Self {
+        Self {
+            codec: Codec::H264,
+            ..self
         }
     }
 
@@ -69,6 +81,7 @@ impl SynthOptions {
             video: false,
             simulcast: false,
             frame_bytes: 0,
+            codec: Codec::Vp8,
         }
     }
 }
@@ -88,8 +101,10 @@ pub enum SynthEvent {
         video: bool,
         /// Payload size.
         bytes: usize,
-        /// A VP8 keyframe.
+        /// A keyframe.
         keyframe: bool,
+        /// Its codec.
+        codec: Codec,
     },
 }
 
@@ -245,6 +260,25 @@ fn vp8_frame(keyframe: bool, bytes: usize, n: u64) -> Vec<u8> {
     f
 }
 
+/// A filler H.264 access unit in Annex B: a keyframe is a sequence and a picture parameter set
+/// and an IDR slice, as browsers send them; otherwise one non-IDR slice.
+fn h264_frame(keyframe: bool, bytes: usize, n: u64) -> Vec<u8> {
+    const START: [u8; 4] = [0, 0, 0, 1];
+    let mut f = Vec::with_capacity(bytes + 32);
+    if keyframe {
+        // Constrained baseline, level 3.1, then a PPS.
+        f.extend_from_slice(&START);
+        f.extend_from_slice(&[0x67, 0x42, 0xe0, 0x1f, 0x8c, 0x8d, 0x40, 0x50]);
+        f.extend_from_slice(&START);
+        f.extend_from_slice(&[0x68, 0xce, 0x3c, 0x80]);
+    }
+    f.extend_from_slice(&START);
+    f.push(if keyframe { 0x65 } else { 0x41 });
+    // Filler without zero bytes, which could read as a start code.
+    f.extend(std::iter::repeat_n((n % 250) as u8 + 1, bytes.max(16)));
+    f
+}
+
 async fn run(
     socket: UdpSocket,
     to_server: mpsc::Sender<ClientMsg>,
@@ -255,11 +289,13 @@ async fn run(
 ) {
     let local = socket.local_addr().expect("bound");
     let start = Instant::now();
-    let mut rtc = Rtc::builder()
-        .clear_codecs()
-        .enable_opus(true, false)
-        .enable_vp8(true)
-        .build(start);
+    let builder = Rtc::builder().clear_codecs().enable_opus(true, false);
+    let mut rtc = if opts.codec == Codec::H264 {
+        builder.enable_h264(true).enable_vp8(true)
+    } else {
+        builder.enable_vp8(true).enable_h264(true)
+    }
+    .build(start);
     rtc.add_local_candidate(Candidate::host(local, "udp").expect("loopback candidate"));
     let mut api = rtc.sdp_api();
     let mic = api.add_media(MediaKind::Audio, Direction::SendOnly, None, None, None);
@@ -318,11 +354,18 @@ async fn run(
                         let video = rtc
                             .media(d.mid)
                             .is_some_and(|m| m.kind() == MediaKind::Video);
+                        let codec = rtc
+                            .codec_config()
+                            .params()
+                            .iter()
+                            .find(|p| p.pt() == d.pt)
+                            .map_or(Codec::Null, |p| p.spec().codec);
                         let _ = events.send(SynthEvent::Media {
                             mid: d.mid.to_string(),
                             video,
                             bytes: d.data.len(),
                             keyframe: d.is_keyframe(),
+                            codec,
                         });
                     }
                     Event::KeyframeRequest(_) => keyframe = true,
@@ -390,14 +433,16 @@ async fn run(
                             for rid in rids {
                                 write(&mut rtc, s, Codec::Vp8, *rid, now, time, frame.clone());
                             }
-                        } else if s.simulcast {
-                            for (rid, div) in [("q", 16), ("h", 4), ("f", 1)] {
-                                let bytes = opts.frame_bytes / div * if keyframe { 4 } else { 1 };
-                                write(&mut rtc, s, Codec::Vp8, Some(rid), now, time, vp8_frame(keyframe, bytes, video_n));
-                            }
                         } else {
-                            let bytes = opts.frame_bytes * if keyframe { 4 } else { 1 };
-                            write(&mut rtc, s, Codec::Vp8, None, now, time, vp8_frame(keyframe, bytes, video_n));
+                            let frame = |bytes: usize| match opts.codec {
+                                Codec::H264 => h264_frame(keyframe, bytes, video_n),
+                                _ => vp8_frame(keyframe, bytes, video_n),
+                            };
+                            let layers: &[(Option<&str>, usize)] = if s.simulcast { &[(Some("q"), 16), (Some("h"), 4), (Some("f"), 1)] } else { &[(None, 1)] };
+                            for (rid, div) in layers {
+                                let bytes = opts.frame_bytes / div * if keyframe { 4 } else { 1 };
+                                write(&mut rtc, s, opts.codec, *rid, now, time, frame(bytes));
+                            }
                         }
                     }
                     keyframe = false;

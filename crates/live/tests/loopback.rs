@@ -551,3 +551,67 @@ async fn a_small_bench_runs_and_measures() {
         "{r:?}"
     );
 }
+
+/// The first video frame a client decodes: its codec and whether it is a keyframe.
+async fn video_frame(c: &mut SynthClient) -> (str0m::format::Codec, bool) {
+    let wait = c.until(|e| match e {
+        SynthEvent::Media {
+            video: true,
+            codec,
+            keyframe,
+            ..
+        } => Some((*codec, *keyframe)),
+        _ => None,
+    });
+    timeout(GUARD, wait)
+        .await
+        .expect("video in time")
+        .expect("connection open")
+}
+
+#[tokio::test]
+async fn h264_from_a_browser_that_prefers_it_reaches_browsers_that_prefer_vp8() {
+    use str0m::format::Codec;
+    let s = start(Duration::from_secs(20));
+    let teacher = person("Cô Lan", Role::Teacher);
+    let student = person("Nguyễn Văn An", Role::Student);
+    // The teacher on an iPhone: H.264 first in the offer, simulcast.
+    let mut t = SynthClient::join(
+        &s.live,
+        s.room.clone(),
+        teacher.clone(),
+        SynthOptions::teacher().h264(),
+    )
+    .await
+    .unwrap();
+    server_msg(&mut t, |m| {
+        matches!(m, ServerMsg::Welcome { .. }).then_some(())
+    })
+    .await;
+    // A student on Chrome (VP8 first), allowed to show video.
+    let mut st = SynthClient::join(
+        &s.live,
+        s.room.clone(),
+        student.clone(),
+        SynthOptions::student(),
+    )
+    .await
+    .unwrap();
+    server_msg(&mut st, |m| {
+        matches!(m, ServerMsg::Welcome { .. }).then_some(())
+    })
+    .await;
+    // The first frame starts the stream, so it is a keyframe: SPS, PPS and IDR together.
+    assert_eq!(video_frame(&mut st).await, (Codec::H264, true));
+    t.send(ClientMsg::Allow {
+        target: student.user_id,
+        audio: true,
+        video: true,
+    })
+    .await;
+    // Each direction keeps its publisher's codec.
+    assert_eq!(video_frame(&mut t).await, (Codec::Vp8, true));
+    for _ in 0..30 {
+        assert_eq!(video_frame(&mut st).await.0, Codec::H264);
+    }
+}
