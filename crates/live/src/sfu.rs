@@ -1263,7 +1263,7 @@ mod tests {
         config
             .codec_config()
             .add_h264(pt.into(), None, mode == 1, profile);
-        config.codec_config().params()[0].clone()
+        config.codec_config().params()[0]
     }
 
     #[test]
@@ -1279,7 +1279,7 @@ mod tests {
         let single = Format::of(&h264(125, 0, 0x42e01f));
         assert_eq!(single.fit(&h264(96, 1, 0x42e01f)), Some(4));
         let mut config = Rtc::builder().clear_codecs().enable_vp8(true);
-        let vp8 = config.codec_config().params()[0].clone();
+        let vp8 = config.codec_config().params()[0];
         assert_eq!(Format::of(&vp8).fit(&vp8), Some(0));
         assert_eq!(cb.fit(&vp8), None);
         assert_eq!(Format::of(&vp8).fit(&h264(96, 1, 0x42e01f)), None);
