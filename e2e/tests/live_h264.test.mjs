@@ -1,0 +1,136 @@
+// A live class where the teacher's browser prefers H.264, as iOS Safari does (it encodes H.264 in
+// hardware): an init script puts H.264 first in the teacher's video transceivers, so her offer
+// lists it first. The media server answers in that order, the teacher sends H.264 simulcast, and a
+// student on a browser that prefers VP8 decodes it; the student's camera, once allowed, reaches
+// the teacher as VP8. Each direction keeps its publisher's codec.
+
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import {
+  startServer, launchBrowser, newPhonePage, loginAs, assertHealthy, pathOf,
+  RESULTS_DIR, ensureDirs,
+} from '../lib.mjs';
+import { MEDIA_ARGS, go, until, inbound } from '../live_common.mjs';
+
+/** Runs in the page before live.js: video transceivers prefer H.264 (packetization mode 1,
+ * constrained baseline first), then everything else in the browser's order. */
+function preferH264() {
+  const P = window.RTCPeerConnection.prototype;
+  const add = P.addTransceiver;
+  P.addTransceiver = function (what, ...rest) {
+    const t = add.call(this, what, ...rest);
+    const kind = typeof what === 'string' ? what : what?.kind;
+    if (kind === 'video') {
+      const codecs = RTCRtpReceiver.getCapabilities('video').codecs;
+      const rank = (c) => {
+        if (!/h264/i.test(c.mimeType)) return 3;
+        const fmtp = c.sdpFmtpLine || '';
+        if (!/packetization-mode=1/.test(fmtp)) return 2;
+        return /profile-level-id=42e01f/.test(fmtp) ? 0 : 1;
+      };
+      t.setCodecPreferences([...codecs].sort((a, b) => rank(a) - rank(b)));
+    }
+    return t;
+  };
+}
+
+/** The codecs (mime types) of the page's RTP streams in `direction` ('inbound' or 'outbound')
+ * of `kind` that carried packets. */
+function codecs(page, direction, kind) {
+  return page.evaluate(async ({ direction, kind }) => {
+    const pc = window.__live?.pc;
+    if (!pc) return [];
+    const stats = await pc.getStats();
+    const out = new Set();
+    stats.forEach((r) => {
+      const moved = direction === 'inbound' ? r.packetsReceived : r.packetsSent;
+      if (r.type === `${direction}-rtp` && r.kind === kind && moved > 0 && r.codecId) {
+        const c = stats.get(r.codecId);
+        if (c) out.add(c.mimeType);
+      }
+    });
+    return [...out].sort();
+  }, { direction, kind });
+}
+
+describe('live class with H.264 (a teacher whose browser prefers it)', { timeout: 240_000 }, () => {
+  let server;
+  let browser;
+  const phones = [];
+  before(async () => {
+    server = await startServer('live-h264');
+    browser = await launchBrowser({ extraArgs: MEDIA_ARGS });
+  });
+  after(async () => {
+    for (const p of phones) await p.context.close().catch(() => {});
+    await browser?.close();
+    await server?.stop();
+  });
+
+  async function phone(name, init) {
+    const p = await newPhonePage(browser);
+    if (init) await p.context.addInitScript(init);
+    p.name = name;
+    phones.push(p);
+    return p.page;
+  }
+
+  it('the teacher sends H.264, the student decodes it and sends VP8 back', async () => {
+    try {
+      const teacher = await phone('teacher', preferH264);
+      await loginAs(teacher, server.baseURL, 'teacher');
+      await go(teacher, teacher.locator('a[data-nav="courses"]'));
+      await go(teacher, teacher.locator('a[data-course="TOAN-6A1"]'));
+      await teacher.goto(`${teacher.url().replace(/\/$/, '')}/live`);
+      await go(teacher, teacher.locator('[data-live-upcoming] a[data-live-session]').first());
+      await go(teacher, teacher.locator('a[data-enter]'));
+      const roomURL = teacher.url();
+      assert.match(pathOf(teacher), /^\/live\/[^/]+\/room$/);
+      await teacher.locator('#live-room[data-state="connected"]').waitFor({ timeout: 30_000 });
+      await teacher.locator('#live-cam[aria-pressed="true"]').waitFor();
+
+      const s1 = await phone('student');
+      await loginAs(s1, server.baseURL, 'student');
+      await s1.goto(roomURL);
+      await s1.locator('#live-room[data-state="connected"]').waitFor({ timeout: 30_000 });
+      const s1Id = await s1.locator('#live-room').getAttribute('data-me');
+
+      // The teacher's camera leaves as H.264 and the student decodes H.264 frames.
+      await until('the teacher sends H.264', async () => {
+        const c = await codecs(teacher, 'outbound', 'video');
+        return c.length && c.every((m) => m === 'video/H264') ? c : null;
+      });
+      await until("the student decodes the teacher's video", () => inbound(s1, 'video', 'framesDecoded'), 45_000);
+      assert.deepEqual(await codecs(s1, 'inbound', 'video'), ['video/H264']);
+      await s1.locator('#live-main video').waitFor();
+      const decoded = await inbound(s1, 'video', 'framesDecoded');
+      await until('the student keeps decoding', async () => (await inbound(s1, 'video', 'framesDecoded')) > decoded + 30);
+
+      // The student, allowed the camera, sends VP8 (their browser's preference) to the teacher.
+      await teacher.locator('#live-t-people').click();
+      const row = teacher.locator(`#live-people li[data-peer="${s1Id}"]`);
+      await row.locator('button', { hasText: 'Cho bật camera' }).click();
+      await s1.locator('#live-cam:not([disabled])').waitFor();
+      await s1.locator('#live-cam').click();
+      await s1.locator('#live-cam[aria-pressed="true"]').waitFor();
+      await until("the teacher decodes the student's video", () => inbound(teacher, 'video', 'framesDecoded'), 45_000);
+      assert.deepEqual(await codecs(teacher, 'inbound', 'video'), ['video/VP8']);
+      assert.deepEqual(await codecs(s1, 'outbound', 'video'), ['video/VP8']);
+      await assertHealthy(teacher);
+      await assertHealthy(s1);
+    } catch (err) {
+      ensureDirs();
+      for (const { name, page } of phones) {
+        if (page.isClosed()) continue;
+        const base = path.join(RESULTS_DIR, `live-h264-${name}`);
+        await page.screenshot({ path: `${base}.png`, fullPage: true }).catch(() => {});
+        writeFileSync(`${base}.html`, await page.content().catch(() => ''));
+        if (page.problems.length) err.message += `\n  ${name} problems: ${page.problems.join('; ')}`;
+      }
+      err.message += `\n  server output (tail):\n${server.tail(3000).replace(/^/gm, '    ')}`;
+      throw err;
+    }
+  });
+});
