@@ -2,15 +2,19 @@
 // hardware): an init script puts H.264 first in the teacher's video transceivers, so her offer
 // lists it first. The media server answers in that order, the teacher sends H.264 simulcast, and a
 // student on a browser that prefers VP8 decodes it; the student's camera, once allowed, reaches
-// the teacher as VP8. Each direction keeps its publisher's codec.
+// the teacher as VP8. Each direction keeps its publisher's codec. Then a student whose browser
+// cannot decode H.264 (a Firefox without its H.264 plug-in; here an init script takes H.264 out
+// of the server's offers, so the browser's answers refuse it) comes in: the server asks the
+// teacher's page for VP8, the page starts its media session again with VP8 first, and everyone
+// decodes the teacher.
 
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import {
-  startServer, launchBrowser, newPhonePage, loginAs, assertHealthy, pathOf,
-  RESULTS_DIR, ensureDirs,
+  startServer, launchBrowser, newPhonePage, loginAs, submitLogin, assertHealthy, pathOf,
+  RESULTS_DIR, ensureDirs, DEMO_PASSWORD, screenshot,
 } from '../lib.mjs';
 import { MEDIA_ARGS, go, until, inbound } from '../live_common.mjs';
 
@@ -34,6 +38,28 @@ function preferH264() {
     }
     return t;
   };
+}
+
+/** Runs in the page before live.js: H.264 is taken out of the offers the page receives, as if
+ * the browser had no H.264 decoder (its answers then accept VP8 only). */
+function noH264() {
+  const strip = (d) => {
+    if (!d || d.type !== 'offer' || typeof d.sdp !== 'string') return d;
+    const lines = d.sdp.split('\r\n');
+    const pts = new Set(lines.map((l) => /^a=rtpmap:(\d+) H264\//i.exec(l)?.[1]).filter(Boolean));
+    for (const l of lines) {
+      const m = /^a=fmtp:(\d+) apt=(\d+)/.exec(l);
+      if (m && pts.has(m[2])) pts.add(m[1]);
+    }
+    const sdp = lines
+      .filter((l) => { const m = /^a=(?:rtpmap|fmtp|rtcp-fb):(\d+)/.exec(l); return !(m && pts.has(m[1])); })
+      .map((l) => (l.startsWith('m=video') ? l.split(' ').filter((x, i) => i < 3 || !pts.has(x)).join(' ') : l))
+      .join('\r\n');
+    return { type: d.type, sdp };
+  };
+  const P = window.RTCPeerConnection.prototype;
+  const setRemote = P.setRemoteDescription;
+  P.setRemoteDescription = function (d, ...rest) { return setRemote.call(this, strip(d), ...rest); };
 }
 
 /** The codecs (mime types) of the page's RTP streams in `direction` ('inbound' or 'outbound')
@@ -77,7 +103,7 @@ describe('live class with H.264 (a teacher whose browser prefers it)', { timeout
     return p.page;
   }
 
-  it('the teacher sends H.264, the student decodes it and sends VP8 back', async () => {
+  it('the teacher sends H.264, the student decodes it and sends VP8 back; a browser without H.264 turns the teacher to VP8', async () => {
     try {
       const teacher = await phone('teacher', preferH264);
       await loginAs(teacher, server.baseURL, 'teacher');
@@ -118,8 +144,30 @@ describe('live class with H.264 (a teacher whose browser prefers it)', { timeout
       await until("the teacher decodes the student's video", () => inbound(teacher, 'video', 'framesDecoded'), 45_000);
       assert.deepEqual(await codecs(teacher, 'inbound', 'video'), ['video/VP8']);
       assert.deepEqual(await codecs(s1, 'outbound', 'video'), ['video/VP8']);
-      await assertHealthy(teacher);
-      await assertHealthy(s1);
+
+      // A student whose browser has no H.264 comes in: the teacher's page switches to VP8, and
+      // both students decode it.
+      const s2 = await phone('student2', noH264);
+      await submitLogin(s2, server.baseURL, 'hs.demo2', DEMO_PASSWORD);
+      await s2.goto(roomURL);
+      await s2.locator('#live-room[data-state="connected"]').waitFor({ timeout: 30_000 });
+      await until('the teacher switches to VP8', async () => {
+        const c = await codecs(teacher, 'outbound', 'video');
+        return c.length && c.every((m) => m === 'video/VP8') ? c : null;
+      }, 45_000);
+      for (const [who, page] of [['student 1', s1], ['student 2', s2]]) {
+        await until(`${who} decodes the teacher's VP8`, async () => {
+          const c = await codecs(page, 'inbound', 'video');
+          return c.includes('video/VP8') && (await inbound(page, 'video', 'framesDecoded')) > 0 ? c : null;
+        }, 45_000);
+      }
+      await s2.locator('#live-main video').waitFor();
+      // The teacher still has the student's camera.
+      const fromStudent = await inbound(teacher, 'video', 'framesDecoded');
+      await until("the teacher decodes the student's video again", async () => (await inbound(teacher, 'video', 'framesDecoded')) > fromStudent + 10, 45_000);
+      await screenshot(teacher, 'live-h264-teacher');
+      await screenshot(s2, 'live-h264-student-vp8');
+      for (const page of [teacher, s1, s2]) await assertHealthy(page);
     } catch (err) {
       ensureDirs();
       for (const { name, page } of phones) {

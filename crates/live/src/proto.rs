@@ -351,4 +351,8 @@ pub enum ServerMsg {
     },
     /// Answer to [`ClientMsg::Ping`].
     Pong,
+    /// Someone in the room cannot decode the H.264 video this browser sends (a Firefox without
+    /// its H.264 plug-in): the browser starts its media session again with VP8 first, which
+    /// every browser decodes.
+    UseVp8,
 }

@@ -6,7 +6,7 @@
 use crate::proto::{ClientMsg, Quality, ServerMsg};
 use crate::record::Recorder;
 use crate::room::{ConnId, Now, Out, Room};
-use crate::sfu::{self, Bucket, Forward, OutState, Peer, Setup, Source};
+use crate::sfu::{self, Bucket, Forward, OutState, Peer, Setup, Source, Written};
 use crate::{JoinError, LiveConfig, LiveEvent, Participant, Role, RoomSpec};
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
@@ -84,6 +84,8 @@ struct Conn {
     signal: Bucket,
     /// In [`Core::dirty`].
     dirty: bool,
+    /// Told to send VP8 ([`ServerMsg::UseVp8`]), once.
+    told_vp8: bool,
 }
 
 /// All rooms of this node.
@@ -251,6 +253,7 @@ impl Core {
                 quality: Quality::Auto,
                 signal: Bucket::new(SIGNAL_PER_SEC, SIGNAL_BURST, now.at),
                 dirty: false,
+                told_vp8: false,
             },
         );
         self.apply(room_id, outs, now);
@@ -829,6 +832,7 @@ impl Core {
             }
         }
         let mut forwarded = 0;
+        let mut undecodable = false;
         for &s in ctx.conns.values() {
             if s == conn {
                 continue;
@@ -855,8 +859,9 @@ impl Core {
             match decision {
                 Forward::Write => {
                     match sp.write(i, &pkt, rid, format, vp8.as_ref()) {
-                        Ok(true) => forwarded += 1,
-                        Ok(false) => {}
+                        Ok(Written::Sent) => forwarded += 1,
+                        Ok(Written::Skipped) => {}
+                        Ok(Written::Undecodable) => undecodable = true,
                         Err(e) => tracing::debug!("live: write to {s} failed: {e}"),
                     }
                     if !sc.dirty {
@@ -872,6 +877,17 @@ impl Core {
             self.negotiate(s);
         }
         self.stats.forwarded.fetch_add(forwarded, Ordering::Relaxed);
+        // Every browser decodes VP8: a publisher of H.264 someone cannot decode switches to it.
+        if undecodable
+            && format.codec == Codec::H264
+            && let Some(c) = self.conns.get_mut(&conn)
+            && !std::mem::replace(&mut c.told_vp8, true)
+        {
+            tracing::debug!(
+                "live: {conn} sends H.264 that a subscriber cannot decode: asking for VP8"
+            );
+            self.send(conn, ServerMsg::UseVp8);
+        }
         if !keyframes.is_empty() {
             if let Some(p) = self.conns.get_mut(&conn).and_then(|c| c.peer.as_mut()) {
                 for (source, rid) in keyframes {

@@ -536,6 +536,18 @@ struct InStream {
     format: Option<(Pt, Format)>,
 }
 
+/// What became of a packet given to [`Peer::write`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Written {
+    /// Queued for sending.
+    Sent,
+    /// Not sent: the track is not open yet, or the packet is older than a layer switch.
+    Skipped,
+    /// Not sent: the subscriber's browser accepted no payload type for the packet's format (it
+    /// cannot decode it).
+    Undecodable,
+}
+
 /// One browser's peer connection.
 pub struct Peer {
     /// The str0m session.
@@ -965,8 +977,7 @@ impl Peer {
 
     /// Forwards a packet of `format` to out track `i` (which must be open), renumbered for
     /// this subscriber; `vp8` is the parsed descriptor of a VP8 packet (its picture ids are
-    /// renumbered too). Nothing is sent when the subscriber's browser did not accept a payload
-    /// type for the format.
+    /// renumbered too).
     pub fn write(
         &mut self,
         i: usize,
@@ -974,10 +985,10 @@ impl Peer {
         layer: Option<Rid>,
         format: Format,
         vp8: Option<&Vp8Descriptor>,
-    ) -> Result<bool, RtcError> {
+    ) -> Result<Written, RtcError> {
         let out = &mut self.outs[i];
         let OutState::Open(mid) = out.state else {
-            return Ok(false);
+            return Ok(Written::Skipped);
         };
         let audio = out.source == Source::Mic;
         if out.tx.is_none_or(|(_, _, f)| f != format) {
@@ -1000,13 +1011,16 @@ impl Peer {
                 .direct_api()
                 .stream_tx_by_mid(mid, None)
                 .map(|s| s.ssrc());
-            let (Some(pt), Some(ssrc)) = (pt, ssrc) else {
-                return Ok(false);
+            let Some(pt) = pt else {
+                return Ok(Written::Undecodable);
+            };
+            let Some(ssrc) = ssrc else {
+                return Ok(Written::Skipped);
             };
             out.tx = Some((ssrc, pt, format));
         }
         let Some((ssrc, pt, _)) = out.tx else {
-            return Ok(false);
+            return Ok(Written::Skipped);
         };
         let hz = if audio { 48_000 } else { 90_000 };
         let fields = vp8.map(|d| (d.picture_id(), d.tl0_pic_idx()));
@@ -1018,7 +1032,7 @@ impl Peer {
             pkt.timestamp,
             fields,
         ) else {
-            return Ok(false);
+            return Ok(Written::Skipped);
         };
         out.current = Some(layer);
         let ext = ExtensionValues {
@@ -1053,13 +1067,13 @@ impl Peer {
         let mut api = self.rtc.direct_api();
         let Some(stream) = api.stream_tx(&ssrc) else {
             out.tx = None;
-            return Ok(false);
+            return Ok(Written::Skipped);
         };
         stream.write_rtp(write);
         self.written = true;
         self.queued += 1;
         self.next_timeout = pkt.timestamp;
-        Ok(true)
+        Ok(Written::Sent)
     }
 }
 

@@ -41,6 +41,8 @@ pub struct SynthOptions {
     pub frame_bytes: usize,
     /// The video codec sent: VP8, or H.264 (then also put first in the offer, as Safari does).
     pub codec: Codec,
+    /// H.264 is offered and accepted at all (Firefox without its H.264 plug-in: only VP8).
+    pub h264: bool,
 }
 
 impl SynthOptions {
@@ -52,6 +54,7 @@ impl SynthOptions {
             simulcast: true,
             frame_bytes: 8000,
             codec: Codec::Vp8,
+            h264: true,
         }
     }
 
@@ -63,6 +66,7 @@ impl SynthOptions {
             simulcast: false,
             frame_bytes: 2000,
             codec: Codec::Vp8,
+            h264: true,
         }
     }
 
@@ -70,6 +74,15 @@ impl SynthOptions {
     pub fn h264(self) -> Self {
         Self {
             codec: Codec::H264,
+            ..self
+        }
+    }
+
+    /// The same, on a browser that knows no H.264 (only VP8).
+    pub fn without_h264(self) -> Self {
+        Self {
+            codec: Codec::Vp8,
+            h264: false,
             ..self
         }
     }
@@ -82,6 +95,7 @@ impl SynthOptions {
             simulcast: false,
             frame_bytes: 0,
             codec: Codec::Vp8,
+            h264: true,
         }
     }
 }
@@ -143,6 +157,11 @@ impl SynthClient {
         let (tx, to_server) = (conn.tx.clone(), conn.tx);
         let task = tokio::spawn(run(socket, to_server, conn.rx, events_tx, opts, media));
         Ok(Self { tx, events, task })
+    }
+
+    /// A handle to send messages while [`until`](Self::until) waits.
+    pub fn sender(&self) -> mpsc::Sender<ClientMsg> {
+        self.tx.clone()
     }
 
     /// Sends a message to the server as the browser would.
@@ -293,7 +312,7 @@ async fn run(
     let mut rtc = if opts.codec == Codec::H264 {
         builder.enable_h264(true).enable_vp8(true)
     } else {
-        builder.enable_vp8(true).enable_h264(true)
+        builder.enable_vp8(true).enable_h264(opts.h264)
     }
     .build(start);
     rtc.add_local_candidate(Candidate::host(local, "udp").expect("loopback candidate"));

@@ -615,3 +615,63 @@ async fn h264_from_a_browser_that_prefers_it_reaches_browsers_that_prefer_vp8() 
         assert_eq!(video_frame(&mut st).await.0, Codec::H264);
     }
 }
+
+#[tokio::test]
+async fn a_browser_without_h264_makes_the_h264_publisher_switch_to_vp8() {
+    use str0m::format::Codec;
+    let s = start(Duration::from_secs(20));
+    let teacher = person("Cô Lan", Role::Teacher);
+    let mut t = SynthClient::join(
+        &s.live,
+        s.room.clone(),
+        teacher.clone(),
+        SynthOptions::teacher().h264(),
+    )
+    .await
+    .unwrap();
+    server_msg(&mut t, |m| {
+        matches!(m, ServerMsg::Welcome { .. }).then_some(())
+    })
+    .await;
+    // A student who decodes H.264 gets it; nobody is asked to change.
+    let mut a = SynthClient::join(
+        &s.live,
+        s.room.clone(),
+        person("Nguyễn Văn An", Role::Student),
+        SynthOptions::silent(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(video_frame(&mut a).await.0, Codec::H264);
+    // A student whose browser has no H.264: the teacher is asked for VP8, once.
+    let _b = SynthClient::join(
+        &s.live,
+        s.room.clone(),
+        person("Trần Thị Bình", Role::Student),
+        SynthOptions::silent().without_h264(),
+    )
+    .await
+    .unwrap();
+    server_msg(&mut t, |m| matches!(m, ServerMsg::UseVp8).then_some(())).await;
+    // Once: a ping a second later (H.264 keeps coming, the synthetic teacher does not switch)
+    // ends the count of further requests with its pong.
+    let pinger = {
+        let tx = t.sender();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            let _ = tx.send(ClientMsg::Ping).await;
+        })
+    };
+    let mut again = 0;
+    let wait = t.until(|e| match e {
+        SynthEvent::Server(m) if matches!(**m, ServerMsg::UseVp8) => {
+            again += 1;
+            None::<()>
+        }
+        SynthEvent::Server(m) if matches!(**m, ServerMsg::Pong) => Some(()),
+        _ => None,
+    });
+    timeout(GUARD, wait).await.unwrap().unwrap();
+    pinger.await.unwrap();
+    assert_eq!(again, 0, "asked for VP8 once only");
+}

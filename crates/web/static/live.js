@@ -76,7 +76,7 @@ const el = (tag, props = {}, ...kids) => {
 const S = {
   peers: new Map(), chat: [], hands: [], poll: null, board: [], pending: [], locked: false, recording: false, slides: null,
   meInfo: null, audioOk: isTeacher, videoOk: isTeacher, hand: false,
-  quality: "auto", chosen: false, tracks: [],
+  quality: "auto", chosen: false, tracks: [], vp8: false,
 };
 const local = { mic: null, cam: null, screen: null };
 let ws = null, pc = null, tx = [], attempt = 0, retryTimer = 0, ending = false, lastSeen = 0, weakRuns = 0;
@@ -250,6 +250,8 @@ function onMessage(m) {
     case "board_clear": S.board = []; drawBoard(); return;
     case "slides": S.slides = m.slides; renderSlides(); return;
     case "recording": S.recording = m.on; renderRoomFlags(); say(m.on ? T.recording : T.recordStopped); return;
+    // Someone cannot decode the H.264 we send: start the media session again with VP8 first.
+    case "use_vp8": if (!S.vp8) { S.vp8 = true; startMedia(); } return;
     case "error": if (m.code === "replaced") return stop(m.message || T.replaced); say(m.message); return;
     default: return; // pong and anything newer
   }
@@ -296,6 +298,7 @@ async function startMedia() {
     pc.addTransceiver(local.cam || "video", { direction: "sendonly", streams: [stream], sendEncodings: camEncodings }),
   ];
   if (isTeacher) tx.push(pc.addTransceiver(local.screen || "video", { direction: "sendonly", streams: [stream] }));
+  if (S.vp8) for (const t of tx.slice(1)) preferVp8(t);
   const mine = pc;
   let downSince = 0;
   pc.onconnectionstatechange = () => {
@@ -315,6 +318,13 @@ async function startMedia() {
   });
   // The teacher comes in with camera and microphone on; students only when allowed and chosen.
   if (isTeacher && !local.mic && !local.cam && !S.started) { S.started = true; await turnOn("mic", "cam"); }
+}
+// VP8 first, the browser's order otherwise (the browser's own first choice may be H.264).
+function preferVp8(t) {
+  const caps = window.RTCRtpReceiver?.getCapabilities?.("video");
+  if (!caps || !t.setCodecPreferences) return;
+  const vp8 = (c) => (/^video\/vp8$/i.test(c.mimeType) ? 0 : 1);
+  try { t.setCodecPreferences([...caps.codecs].sort((a, b) => vp8(a) - vp8(b))); } catch (e) { /* keep the default */ }
 }
 async function serverOffer(sdp) {
   if (!pc) return;
