@@ -111,7 +111,7 @@ pub enum LiveEvent {
         room: Uuid,
         /// Who recorded.
         by: Uuid,
-        /// The teacher's video as VP8 in IVF, if any video was sent.
+        /// The teacher's video in IVF (VP8, or H.264 from a browser that prefers it), if any video was sent.
         video: Option<PathBuf>,
         /// The teacher's audio as Opus in Ogg, if any audio was sent.
         audio: Option<PathBuf>,

@@ -1,10 +1,14 @@
-//! Recording the teacher: VP8 frames to IVF, Opus packets to Ogg, both timed from the start
-//! of the recording so that ffmpeg can mux them without offsets.
+//! Recording the teacher: video frames to IVF (VP8, or H.264 access units in Annex B, which
+//! ffmpeg reads from IVF as well), Opus packets to Ogg, both timed from the start of the
+//! recording so that ffmpeg can mux them without offsets.
 //!
 //! The SFU forwards RTP packets as they are, so the recorder puts the frames together
-//! itself ([`Vp8Assembler`]: packets ordered by sequence number, a frame complete from its
+//! itself ([`FrameAssembler`]: packets ordered by sequence number, a frame complete from its
 //! first packet to the one with the marker bit; a frame lost for good means waiting for the
-//! next keyframe). Each Opus packet is one RTP payload.
+//! next keyframe). VP8 payload descriptors are removed; H.264 payloads (single NAL units,
+//! STAP-A, FU-A) are turned into NAL units after start codes by str0m's depacketizer. One
+//! recording has one video codec, that of its first frame. Each Opus packet is one RTP
+//! payload.
 //!
 //! IVF is a 32-byte file header and a 12-byte header per frame. Ogg pages are written by
 //! hand (RFC 3533, with its CRC) following the Ogg Opus mapping (RFC 7845): an `OpusHead`
@@ -21,38 +25,52 @@ use std::io::{self, BufWriter, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
-use str0m::format::Codec;
+use str0m::format::{Codec, CodecExtra};
 use str0m::media::Rid;
 use str0m::rtp::RtpPacket;
+use str0m::unversioned::{Depacketizer, H264Depacketizer};
 use uuid::Uuid;
 
-/// Writes VP8 frames into an IVF file.
+/// Writes video frames into an IVF file: VP8 frames (fourcc `VP80`) or H.264 access units in
+/// Annex B (fourcc `H264`), whichever codec the first frame has.
 pub struct IvfWriter<W: Write + Seek> {
     out: W,
     frames: u32,
     size: Option<(u16, u16)>,
+    codec: Option<Codec>,
 }
 
 /// IVF time base: frame times are in milliseconds.
 pub const IVF_TIMEBASE_HZ: u32 = 1000;
 
+/// The IVF fourcc of a video codec the recorder writes.
+fn ivf_fourcc(codec: Codec) -> Option<[u8; 4]> {
+    match codec {
+        Codec::Vp8 => Some(*b"VP80"),
+        Codec::H264 => Some(*b"H264"),
+        _ => None,
+    }
+}
+
 impl<W: Write + Seek> IvfWriter<W> {
-    /// Writes the file header (frame size and count are filled in by [`finish`](Self::finish)).
+    /// Writes the file header (codec, frame size and count are filled in by
+    /// [`finish`](Self::finish)).
     pub fn new(mut out: W) -> io::Result<Self> {
-        out.write_all(&Self::header(0, 0, 0))?;
+        out.write_all(&Self::header(*b"VP80", 0, 0, 0))?;
         Ok(Self {
             out,
             frames: 0,
             size: None,
+            codec: None,
         })
     }
 
-    fn header(width: u16, height: u16, frames: u32) -> [u8; 32] {
+    fn header(fourcc: [u8; 4], width: u16, height: u16, frames: u32) -> [u8; 32] {
         let mut h = [0u8; 32];
         h[0..4].copy_from_slice(b"DKIF");
         h[4..6].copy_from_slice(&0u16.to_le_bytes());
         h[6..8].copy_from_slice(&32u16.to_le_bytes());
-        h[8..12].copy_from_slice(b"VP80");
+        h[8..12].copy_from_slice(&fourcc);
         h[12..14].copy_from_slice(&width.to_le_bytes());
         h[14..16].copy_from_slice(&height.to_le_bytes());
         h[16..20].copy_from_slice(&IVF_TIMEBASE_HZ.to_le_bytes());
@@ -66,14 +84,29 @@ impl<W: Write + Seek> IvfWriter<W> {
         self.frames
     }
 
-    /// Appends a frame at `pts_ms`; the frame size is taken from the first keyframe.
-    pub fn write(&mut self, frame: &[u8], pts_ms: u64) -> io::Result<()> {
-        if self.size.is_none() {
+    /// The codec of the file (that of its first frame), `None` while it has no frame.
+    pub fn codec(&self) -> Option<Codec> {
+        self.codec
+    }
+
+    /// Appends a `codec` frame at `pts_ms`. The first frame sets the file's codec; a frame of
+    /// another codec, or of one IVF cannot carry here, is refused (`InvalidInput`). The frame
+    /// size is taken from the first VP8 keyframe (an H.264 file leaves it 0: decoders read
+    /// the SPS).
+    pub fn write(&mut self, codec: Codec, frame: &[u8], pts_ms: u64) -> io::Result<()> {
+        if ivf_fourcc(codec).is_none() || self.codec.is_some_and(|c| c != codec) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("a {codec} frame in a {:?} IVF file", self.codec),
+            ));
+        }
+        if self.size.is_none() && codec == Codec::Vp8 {
             self.size = vp8_keyframe_size(frame);
         }
         self.out.write_all(&(frame.len() as u32).to_le_bytes())?;
         self.out.write_all(&pts_ms.to_le_bytes())?;
         self.out.write_all(frame)?;
+        self.codec = Some(codec);
         self.frames += 1;
         Ok(())
     }
@@ -81,8 +114,10 @@ impl<W: Write + Seek> IvfWriter<W> {
     /// Completes the header and returns the output.
     pub fn finish(mut self) -> io::Result<W> {
         let (w, h) = self.size.unwrap_or((0, 0));
+        let fourcc = self.codec.and_then(ivf_fourcc).unwrap_or(*b"VP80");
         self.out.seek(SeekFrom::Start(0))?;
-        self.out.write_all(&Self::header(w, h, self.frames))?;
+        self.out
+            .write_all(&Self::header(fourcc, w, h, self.frames))?;
         self.out.seek(SeekFrom::End(0))?;
         self.out.flush()?;
         Ok(self.out)
@@ -111,16 +146,41 @@ pub fn vp8_descriptor(payload: &[u8]) -> Option<(usize, bool)> {
     (at < payload.len()).then_some((at, start))
 }
 
-/// A whole VP8 frame put together from RTP packets.
+/// Of an H.264 RTP payload (RFC 6184): whether it can be the first of an access unit
+/// (anything but the continuation of a fragmented NAL unit), and whether it must be (its first
+/// NAL unit is an access unit delimiter or a sequence parameter set, which come before the
+/// slices: browsers send SPS and PPS in front of each IDR); `None` for a malformed one.
+fn h264_head(payload: &[u8]) -> Option<(bool, bool)> {
+    const SPS: u8 = 7;
+    const AUD: u8 = 9;
+    const STAP_A: u8 = 24;
+    const FU_A: u8 = 28;
+    const FU_B: u8 = 29;
+    let nal_type = *payload.first()? & 0x1f;
+    match nal_type {
+        FU_A | FU_B => Some((*payload.get(1)? & 0x80 != 0, false)),
+        // The first aggregated unit, after its 16-bit size.
+        STAP_A => Some((
+            true,
+            payload
+                .get(3)
+                .is_some_and(|b| matches!(b & 0x1f, SPS | AUD)),
+        )),
+        _ => Some((true, matches!(nal_type, SPS | AUD))),
+    }
+}
+
+/// A whole video frame put together from RTP packets.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Frame {
-    /// The frame (payload descriptors removed).
+    /// The frame: VP8 without its payload descriptors, or an H.264 access unit in Annex B
+    /// (each NAL unit after a start code).
     pub data: Vec<u8>,
     /// Extended RTP time (90 kHz).
     pub time: u64,
     /// When its first packet arrived.
     pub arrival: Instant,
-    /// A keyframe.
+    /// A keyframe (VP8: a key frame; H.264: the access unit has an IDR slice).
     pub keyframe: bool,
 }
 
@@ -133,23 +193,51 @@ const ASSEMBLY_MAX: usize = 600;
 struct Part {
     time: u64,
     marker: bool,
-    start: bool,
+    /// The payload can begin a frame (VP8: S set in partition 0, which is a frame start;
+    /// H.264: not a fragment's continuation, a start if the packet before has another time).
+    head: bool,
+    /// H.264: certainly a start, even when the packet before is unknown.
+    opens: bool,
+    /// Bytes of the payload before the codec data (the VP8 descriptor).
     offset: usize,
     payload: Arc<[u8]>,
     arrival: Instant,
 }
 
-/// Puts VP8 frames together from the RTP packets of one stream, in any arrival order.
-#[derive(Default)]
-pub struct Vp8Assembler {
+/// Puts the frames of one video stream together from its RTP packets, in any arrival order.
+///
+/// The packets of a frame share the RTP time, follow each other in sequence numbers and the
+/// last one has the marker bit. VP8 marks the first packet of a frame (S bit); an H.264 frame
+/// begins at the first packet of a new RTP time. A frame lost for good (or damaged) means
+/// dropping the frames after it until the next keyframe, which does not refer to older ones.
+pub struct FrameAssembler {
+    codec: Codec,
     parts: BTreeMap<u64, Part>,
     /// Sequence number the next frame starts at (everything before was emitted or dropped).
     next: Option<u64>,
+    /// The last packet emitted or dropped: sequence number, RTP time, marker bit.
+    prev: Option<(u64, u64, bool)>,
     /// A frame was lost: frames until the next keyframe are dropped (they refer to it).
     broken: bool,
 }
 
-impl Vp8Assembler {
+impl FrameAssembler {
+    /// An assembler of `codec` frames: `None` for a codec other than VP8 and H.264.
+    pub fn new(codec: Codec) -> Option<Self> {
+        matches!(codec, Codec::Vp8 | Codec::H264).then(|| Self {
+            codec,
+            parts: BTreeMap::new(),
+            next: None,
+            prev: None,
+            broken: false,
+        })
+    }
+
+    /// The codec it puts together.
+    pub fn codec(&self) -> Codec {
+        self.codec
+    }
+
     /// Adds a packet (`seq` extended, `time` extended RTP time) and returns the frames it
     /// completed, in order.
     pub fn push(
@@ -160,10 +248,14 @@ impl Vp8Assembler {
         payload: Arc<[u8]>,
         arrival: Instant,
     ) -> Vec<Frame> {
-        let Some((offset, start)) = vp8_descriptor(&payload) else {
+        let inspected = match self.codec {
+            Codec::H264 => h264_head(&payload).map(|(head, opens)| (0, head, opens)),
+            _ => vp8_descriptor(&payload).map(|(offset, head)| (offset, head, false)),
+        };
+        let Some((offset, head, opens)) = inspected else {
             return Vec::new();
         };
-        if self.next.is_some_and(|n| seq < n) {
+        if self.next.is_some_and(|n| seq < n) || self.prev.is_some_and(|(s, ..)| seq <= s) {
             return Vec::new();
         }
         self.parts.insert(
@@ -171,7 +263,8 @@ impl Vp8Assembler {
             Part {
                 time,
                 marker,
-                start,
+                head,
+                opens,
                 offset,
                 payload,
                 arrival,
@@ -181,26 +274,18 @@ impl Vp8Assembler {
         loop {
             match self.complete_front() {
                 Some(end) => {
-                    let mut data = Vec::new();
-                    let mut first = None;
-                    for (_, p) in self.parts.range(..=end) {
-                        data.extend_from_slice(&p.payload[p.offset..]);
-                        first.get_or_insert((p.time, p.arrival));
-                    }
-                    let (time, arrival) = first.expect("a frame has packets");
-                    self.parts = self.parts.split_off(&(end + 1));
+                    let parts = self.take_until(end + 1);
                     self.next = Some(end + 1);
-                    let keyframe = data.first().is_some_and(|b| b & 1 == 0);
-                    if keyframe {
+                    let Some(frame) = self.depacketize(&parts) else {
+                        // Damaged: what follows may refer to it.
+                        self.broken = true;
+                        continue;
+                    };
+                    if frame.keyframe {
                         self.broken = false;
                     }
                     if !self.broken {
-                        frames.push(Frame {
-                            data,
-                            time,
-                            arrival,
-                            keyframe,
-                        });
+                        frames.push(frame);
                     }
                 }
                 None => {
@@ -218,15 +303,80 @@ impl Vp8Assembler {
         self.broken
     }
 
+    /// Whether the packet `seq` begins a frame (H.264: the packet before it, if known, ended a
+    /// frame or has another time).
+    fn starts(&self, seq: u64, part: &Part) -> bool {
+        if self.codec != Codec::H264 {
+            return part.head;
+        }
+        let before = seq
+            .checked_sub(1)
+            .and_then(|s| self.parts.get(&s).map(|p| (p.time, p.marker)))
+            .or_else(|| {
+                self.prev
+                    .filter(|(s, ..)| s + 1 == seq)
+                    .map(|(_, time, marker)| (time, marker))
+            });
+        part.head && before.map_or(part.opens, |(time, marker)| marker || time != part.time)
+    }
+
+    /// Removes the packets before `seq` and returns them.
+    fn take_until(&mut self, seq: u64) -> BTreeMap<u64, Part> {
+        let rest = self.parts.split_off(&seq);
+        let taken = std::mem::replace(&mut self.parts, rest);
+        if let Some((&s, p)) = taken.iter().next_back()
+            && self.prev.is_none_or(|(before, ..)| before < s)
+        {
+            self.prev = Some((s, p.time, p.marker));
+        }
+        taken
+    }
+
+    /// The frame of these packets; `None` when they do not make one.
+    fn depacketize(&self, parts: &BTreeMap<u64, Part>) -> Option<Frame> {
+        let first = parts.values().next()?;
+        let size = parts.values().map(|p| p.payload.len()).sum::<usize>();
+        let (data, keyframe) = match self.codec {
+            Codec::H264 => {
+                let mut d = H264Depacketizer::default();
+                let mut data = Vec::with_capacity(d.out_size_hint(size).unwrap_or(size));
+                let mut extra = CodecExtra::None;
+                for p in parts.values() {
+                    d.depacketize(&p.payload, &mut data, &mut extra).ok()?;
+                }
+                if d != H264Depacketizer::default() {
+                    // A fragmented NAL unit without its end.
+                    return None;
+                }
+                let keyframe = matches!(extra, CodecExtra::H264(e) if e.is_keyframe);
+                (data, keyframe)
+            }
+            _ => {
+                let mut data = Vec::with_capacity(size);
+                for p in parts.values() {
+                    data.extend_from_slice(&p.payload[p.offset..]);
+                }
+                let keyframe = data.first().is_some_and(|b| b & 1 == 0);
+                (data, keyframe)
+            }
+        };
+        (!data.is_empty()).then_some(Frame {
+            data,
+            time: first.time,
+            arrival: first.arrival,
+            keyframe,
+        })
+    }
+
     /// The last sequence number of the first frame, if all of its packets are here.
     fn complete_front(&self) -> Option<u64> {
         let (&first, p) = self.parts.iter().next()?;
         // A frame starts where the previous one ended (anywhere for the very first).
-        if !p.start || self.next.is_some_and(|n| n != first) {
+        if !self.starts(first, p) || self.next.is_some_and(|n| n != first) {
             return None;
         }
         for (expect, (&seq, part)) in (first..).zip(&self.parts) {
-            if seq != expect || part.time != p.time || (seq != first && part.start) {
+            if seq != expect || part.time != p.time || (seq != first && self.starts(seq, part)) {
                 return None;
             }
             if part.marker {
@@ -243,12 +393,13 @@ impl Vp8Assembler {
         let Some((&first, front)) = self.parts.iter().next() else {
             return false;
         };
-        let joining = self.next.is_none() && !front.start;
+        let front_starts = self.starts(first, front);
+        let joining = self.next.is_none() && !front_starts;
         let stale = now.saturating_duration_since(front.arrival) > ASSEMBLY_WAIT;
         if !joining && !stale && self.parts.len() <= ASSEMBLY_MAX {
             return false;
         }
-        if front.start && self.next != Some(first) && !joining {
+        if front_starts && self.next != Some(first) && !joining {
             // The end of the previous frame is lost; this frame is whole or will be.
             self.next = Some(first);
             self.broken = true;
@@ -259,16 +410,16 @@ impl Vp8Assembler {
             .parts
             .iter()
             .skip(1)
-            .find(|(_, p)| p.start && p.time != front_time)
+            .find(|(s, p)| p.time != front_time && self.starts(**s, p))
             .map(|(s, _)| *s);
         match next_start {
             Some(s) => {
-                self.parts = self.parts.split_off(&s);
+                self.take_until(s);
                 self.next = Some(s);
             }
             None => {
                 let last = self.parts.keys().next_back().copied().unwrap_or_default();
-                self.parts.clear();
+                self.take_until(last + 1);
                 self.next = (!joining).then_some(last + 1);
             }
         }
@@ -495,11 +646,45 @@ pub struct Recorder {
     /// Layers of the teacher's video seen, with their last frame.
     seen: Vec<((Source, Option<Rid>), Instant)>,
     current: Option<(Source, Option<Rid>)>,
-    /// Frame assembly of the layers being recorded or waited for.
-    assemblers: Vec<((Source, Option<Rid>), Vp8Assembler)>,
+    /// Frame assembly of the layers being recorded or waited for, with the RTP stream (SSRC)
+    /// each is assembling.
+    assemblers: Vec<((Source, Option<Rid>), u32, FrameAssembler)>,
     video_time: Timeline,
     audio_time: Timeline,
     failed: bool,
+    /// A packet of a codec this recording does not take was logged.
+    other_codec_logged: bool,
+}
+
+/// What the recorder uses of a video RTP packet.
+#[derive(Debug, Clone)]
+pub struct VideoPacket {
+    /// Extended sequence number.
+    pub seq: u64,
+    /// Extended RTP time (90 kHz).
+    pub time: u64,
+    /// The marker bit: the last packet of a frame.
+    pub marker: bool,
+    /// The RTP payload.
+    pub payload: Arc<[u8]>,
+    /// When it arrived.
+    pub arrival: Instant,
+    /// The RTP stream (SSRC): a new one (the teacher's browser started its session again)
+    /// numbers its packets afresh.
+    pub stream: u32,
+}
+
+impl From<&RtpPacket> for VideoPacket {
+    fn from(pkt: &RtpPacket) -> Self {
+        Self {
+            seq: *pkt.seq_no,
+            time: pkt.time.numer(),
+            marker: pkt.header.marker,
+            payload: pkt.payload.clone(),
+            arrival: pkt.timestamp,
+            stream: *pkt.header.ssrc,
+        }
+    }
 }
 
 fn rank(rid: Option<Rid>) -> u8 {
@@ -538,6 +723,7 @@ impl Recorder {
             video_time: Timeline::default(),
             audio_time: Timeline::default(),
             failed: false,
+            other_codec_logged: false,
         })
     }
 
@@ -566,17 +752,43 @@ impl Recorder {
             .or_else(|| live(Source::Camera).map(|r| (Source::Camera, r)))
     }
 
-    /// A video packet of the teacher's; returns the layer of which a keyframe is wanted (to
-    /// start the file, switch to a better source, or recover from a lost frame).
+    /// A video packet of the teacher's (`codec`: that of its payload type); returns the layer
+    /// of which a keyframe is wanted (to start the file, switch to a better source, or recover
+    /// from a lost frame).
     pub fn video(
         &mut self,
         source: Source,
         rid: Option<Rid>,
-        _codec: Codec,
+        codec: Codec,
         pkt: &RtpPacket,
     ) -> Option<(Source, Option<Rid>)> {
+        self.video_packet(source, rid, codec, VideoPacket::from(pkt))
+    }
+
+    /// [`video`](Self::video) with the parts of the packet the recorder uses.
+    ///
+    /// One recording has one codec, that of its first frame: packets of another one (the
+    /// teacher came back from another browser) are dropped, and no keyframe is asked for.
+    pub fn video_packet(
+        &mut self,
+        source: Source,
+        rid: Option<Rid>,
+        codec: Codec,
+        pkt: VideoPacket,
+    ) -> Option<(Source, Option<Rid>)> {
+        let recordable = ivf_fourcc(codec).is_some();
+        if !recordable || self.video.codec().is_some_and(|c| c != codec) {
+            if !self.other_codec_logged {
+                self.other_codec_logged = true;
+                tracing::debug!(
+                    "recording: {codec} video dropped (the recording is {:?})",
+                    self.video.codec()
+                );
+            }
+            return None;
+        }
         let layer = (source, rid);
-        let now = pkt.timestamp;
+        let now = pkt.arrival;
         match self.seen.iter_mut().find(|(l, _)| *l == layer) {
             Some((_, t)) => *t = now,
             None => self.seen.push((layer, now)),
@@ -585,28 +797,35 @@ impl Recorder {
         if layer != want && Some(layer) != self.current {
             return (self.current != Some(want)).then_some(want);
         }
+        // A new stream of the layer being recorded (the teacher's browser started its media
+        // session again) is a new segment: it starts at its next keyframe, placed by arrival.
+        let restarted = self
+            .assemblers
+            .iter()
+            .any(|(l, stream, _)| *l == layer && *stream != pkt.stream);
+        if restarted && self.current == Some(layer) {
+            self.current = None;
+        }
         // Only the layers that matter are put together.
         let (current, assemblers) = (self.current, &mut self.assemblers);
-        assemblers.retain(|(l, _)| *l == want || Some(*l) == current || *l == layer);
-        let i = match assemblers.iter().position(|(l, _)| *l == layer) {
+        assemblers.retain(|(l, stream, a)| {
+            (*l == want || Some(*l) == current || *l == layer)
+                && (*l != layer || (a.codec() == codec && *stream == pkt.stream))
+        });
+        let i = match assemblers.iter().position(|(l, _, _)| *l == layer) {
             Some(i) => i,
             None => {
-                assemblers.push((layer, Vp8Assembler::default()));
+                let asm = FrameAssembler::new(codec)?;
+                assemblers.push((layer, pkt.stream, asm));
                 assemblers.len() - 1
             }
         };
-        let asm = &mut assemblers[i].1;
-        let frames = asm.push(
-            *pkt.seq_no,
-            pkt.time.numer(),
-            pkt.header.marker,
-            pkt.payload.clone(),
-            now,
-        );
+        let asm = &mut assemblers[i].2;
+        let frames = asm.push(pkt.seq, pkt.time, pkt.marker, pkt.payload, now);
         let broken = asm.needs_keyframe();
         let mut ask = None;
         for f in frames {
-            ask = self.frame(layer, want, &f);
+            ask = self.frame(layer, want, codec, &f);
         }
         if broken && Some(layer) == self.current {
             return Some(layer);
@@ -614,11 +833,12 @@ impl Recorder {
         ask.or_else(|| (self.current != Some(want)).then_some(want))
     }
 
-    /// A whole frame of `layer` while `want` is the layer to record.
+    /// A whole `codec` frame of `layer` while `want` is the layer to record.
     fn frame(
         &mut self,
         layer: (Source, Option<Rid>),
         want: (Source, Option<Rid>),
+        codec: Codec,
         f: &Frame,
     ) -> Option<(Source, Option<Rid>)> {
         let switching = if layer == want && self.current != Some(want) {
@@ -636,7 +856,7 @@ impl Recorder {
         let pts = self
             .video_time
             .place(f.time, 90_000, arrival, 1000, switching);
-        if let Err(e) = self.video.write(&f.data, pts) {
+        if let Err(e) = self.video.write(codec, &f.data, pts) {
             self.fail(&e);
         }
         (self.current != Some(want)).then_some(want)
@@ -717,9 +937,10 @@ mod tests {
     #[test]
     fn ivf_header_and_frames_parse_back() {
         let mut w = IvfWriter::new(Cursor::new(Vec::new())).unwrap();
-        w.write(&[0x31, 1, 2], 0).unwrap(); // a delta frame: no size yet
-        w.write(&keyframe(1280, 720), 33).unwrap();
-        w.write(&[0x31, 9], 66).unwrap();
+        w.write(Codec::Vp8, &[0x31, 1, 2], 0).unwrap(); // a delta frame: no size yet
+        w.write(Codec::Vp8, &keyframe(1280, 720), 33).unwrap();
+        w.write(Codec::Vp8, &[0x31, 9], 66).unwrap();
+        assert!(w.write(Codec::H264, &[0, 0, 0, 1, 0x65], 99).is_err());
         let bytes = w.finish().unwrap().into_inner();
         assert_eq!(&bytes[0..4], b"DKIF");
         assert_eq!(u16::from_le_bytes([bytes[6], bytes[7]]), 32);
@@ -850,7 +1071,7 @@ mod tests {
         assert_eq!(vp8_descriptor(&vp8_packet(true, &[0x10])), Some((4, true)));
         assert_eq!(vp8_descriptor(&[0x10, 0x10]), Some((1, true)));
         assert_eq!(vp8_descriptor(&[0x90]), None);
-        let mut a = Vp8Assembler::default();
+        let mut a = FrameAssembler::new(Codec::Vp8).unwrap();
         // Joining mid-frame: the tail of that frame is dropped.
         assert!(
             a.push(9, 0, true, vp8_packet(false, &[1]), ms(0))
@@ -909,5 +1130,412 @@ mod tests {
         assert_eq!(t.place(7 + 9000, 90_000, 0, 1000, false), 700);
         // Never before what was written.
         assert_eq!(t.place(1, 90_000, 10, 1000, true), 700);
+    }
+
+    const SPS: [u8; 4] = [0x67, 0x42, 0xc0, 0x1e];
+    const PPS: [u8; 3] = [0x68, 0xce, 0x3c];
+
+    /// A STAP-A payload aggregating `nals`.
+    fn stap_a(nals: &[&[u8]]) -> Arc<[u8]> {
+        let mut p = vec![0x78];
+        for n in nals {
+            p.extend_from_slice(&(n.len() as u16).to_be_bytes());
+            p.extend_from_slice(n);
+        }
+        p.into()
+    }
+
+    /// An FU-A payload: a fragment of a NAL unit with header `nal` (start/end flags).
+    fn fu_a(nal: u8, start: bool, end: bool, body: &[u8]) -> Arc<[u8]> {
+        let flags = if start { 0x80 } else { 0 } | if end { 0x40 } else { 0 };
+        let mut p = vec![(nal & 0xe0) | 28, flags | (nal & 0x1f)];
+        p.extend_from_slice(body);
+        p.into()
+    }
+
+    /// NAL units after 4-byte start codes.
+    fn annex_b(nals: &[&[u8]]) -> Vec<u8> {
+        nals.iter()
+            .flat_map(|n| [&[0, 0, 0, 1][..], n].concat())
+            .collect()
+    }
+
+    #[test]
+    fn h264_access_units_are_put_together_in_any_order_and_losses_wait_for_an_idr() {
+        let t0 = Instant::now();
+        let ms = |n: u64| t0 + Duration::from_millis(n);
+        let mut a = FrameAssembler::new(Codec::H264).unwrap();
+        assert!(FrameAssembler::new(Codec::Opus).is_none());
+        let push = |a: &mut FrameAssembler, seq, time, marker, p: &Arc<[u8]>, at| {
+            a.push(seq, time, marker, p.clone(), at)
+        };
+        let idr: Vec<u8> = [0x65].into_iter().chain(1..=9).collect();
+        let p_nal = [0x41, 0x9a, 0x10];
+        let stap = stap_a(&[&SPS, &PPS]);
+        let idr1 = fu_a(0x65, true, false, &idr[1..4]);
+        let idr2 = fu_a(0x65, false, false, &idr[4..7]);
+        let idr3 = fu_a(0x65, false, true, &idr[7..]);
+        let p_single: Arc<[u8]> = p_nal.to_vec().into();
+        // Joining in a frame of two slices: whether the first one seen is its first is not
+        // known, the frame is dropped.
+        assert!(push(&mut a, 97, 0, false, &p_single, ms(0)).is_empty());
+        let tail = fu_a(0x41, false, true, &[1, 2]);
+        assert!(push(&mut a, 98, 0, true, &tail, ms(0)).is_empty());
+        // SPS + PPS, an IDR in three fragments, then a P frame; shuffled.
+        assert!(push(&mut a, 100, 3000, false, &stap, ms(1)).is_empty());
+        assert!(push(&mut a, 103, 3000, true, &idr3, ms(2)).is_empty());
+        assert!(push(&mut a, 104, 6000, true, &p_single, ms(3)).is_empty());
+        assert!(push(&mut a, 102, 3000, false, &idr2, ms(4)).is_empty());
+        let f = push(&mut a, 101, 3000, false, &idr1, ms(5));
+        assert_eq!(f.len(), 2);
+        assert_eq!(f[0].data, annex_b(&[&SPS, &PPS, &idr]));
+        assert!(f[0].keyframe);
+        assert_eq!((f[0].time, f[0].arrival), (3000, ms(1)));
+        assert_eq!(f[1].data, annex_b(&[&p_nal]));
+        assert!(!f[1].keyframe);
+        assert_eq!(f[1].time, 6000);
+        assert!(!a.needs_keyframe());
+        // A P frame in two fragments, the first lost for good: the P frames after it are
+        // dropped until an IDR comes.
+        let p_tail = fu_a(0x41, false, true, &[3, 4]);
+        assert!(push(&mut a, 106, 9000, true, &p_tail, ms(70)).is_empty());
+        assert!(push(&mut a, 107, 12000, true, &p_single, ms(100)).is_empty());
+        assert!(push(&mut a, 108, 15000, true, &p_single, ms(600)).is_empty());
+        assert!(a.needs_keyframe());
+        assert!(push(&mut a, 109, 18000, false, &stap, ms(633)).is_empty());
+        let idr_single: Arc<[u8]> = idr.clone().into();
+        let f = push(&mut a, 110, 18000, true, &idr_single, ms(634));
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].data, annex_b(&[&SPS, &PPS, &idr]));
+        assert!(f[0].keyframe);
+        assert!(!a.needs_keyframe());
+        // Old packets are ignored; a frame that does not depacketize counts as lost.
+        assert!(push(&mut a, 105, 9000, false, &idr1, ms(640)).is_empty());
+        let p_head = fu_a(0x41, true, false, &[5]);
+        assert!(push(&mut a, 111, 21000, false, &p_head, ms(666)).is_empty());
+        assert!(push(&mut a, 112, 21000, true, &p_single, ms(667)).is_empty());
+        assert!(a.needs_keyframe());
+        assert!(push(&mut a, 113, 24000, false, &stap, ms(700)).is_empty());
+        assert_eq!(
+            push(&mut a, 114, 24000, true, &idr_single, ms(701)).len(),
+            1
+        );
+        assert!(!a.needs_keyframe());
+        let reserved: Arc<[u8]> = vec![0x7e, 1].into();
+        assert!(push(&mut a, 115, 27000, true, &reserved, ms(733)).is_empty());
+        assert!(a.needs_keyframe());
+    }
+
+    fn now_at(at: Instant) -> Now {
+        Now {
+            at,
+            wall: SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000),
+        }
+    }
+
+    fn video_packet(
+        seq: u64,
+        time: u64,
+        marker: bool,
+        payload: Arc<[u8]>,
+        arrival: Instant,
+    ) -> VideoPacket {
+        VideoPacket {
+            seq,
+            time,
+            marker,
+            payload,
+            arrival,
+            stream: 1,
+        }
+    }
+
+    /// The video file of a finished recording.
+    fn finished_video(rec: Recorder, at: Instant) -> PathBuf {
+        match rec.finish(Uuid::nil(), now_at(at)) {
+            LiveEvent::RecordingFinished { video, .. } => video.expect("a video file"),
+            e => panic!("{e:?}"),
+        }
+    }
+
+    #[test]
+    fn a_recording_keeps_the_codec_of_its_first_frame() {
+        let dir = tempfile::tempdir().unwrap();
+        let t0 = Instant::now();
+        let ms = |n: u64| t0 + Duration::from_millis(n);
+        let mut rec = Recorder::start(dir.path(), Uuid::nil(), Uuid::nil(), now_at(t0)).unwrap();
+        let cam = Source::Camera;
+        let idr: Arc<[u8]> = vec![0x65, 1, 2, 3].into();
+        let p: Arc<[u8]> = vec![0x41, 4, 5].into();
+        let h264 = |rec: &mut Recorder, seq, time, marker, payload: &Arc<[u8]>, at| {
+            rec.video_packet(
+                cam,
+                None,
+                Codec::H264,
+                video_packet(seq, time, marker, payload.clone(), at),
+            )
+        };
+        // Until a keyframe starts the file, one is asked for; a P frame cannot start it.
+        assert_eq!(h264(&mut rec, 9, 0, true, &p, ms(0)), Some((cam, None)));
+        assert_eq!(h264(&mut rec, 10, 1500, true, &p, ms(1)), Some((cam, None)));
+        assert_eq!(
+            h264(&mut rec, 11, 3000, false, &stap_a(&[&SPS, &PPS]), ms(33)),
+            Some((cam, None))
+        );
+        assert_eq!(h264(&mut rec, 12, 3000, true, &idr, ms(34)), None);
+        assert_eq!(h264(&mut rec, 13, 6000, true, &p, ms(66)), None);
+        // The teacher comes back with VP8: dropped, no keyframe asked for.
+        for (i, seq) in (500..510).enumerate() {
+            let body = if i == 0 {
+                keyframe(640, 480)
+            } else {
+                vec![0x11, 7]
+            };
+            let pkt = video_packet(
+                seq,
+                90_000 + 3000 * i as u64,
+                true,
+                vp8_packet(true, &body),
+                ms(100 + 33 * i as u64),
+            );
+            assert_eq!(rec.video_packet(cam, None, Codec::Vp8, pkt), None);
+        }
+        // The H.264 stream goes on undisturbed.
+        assert_eq!(h264(&mut rec, 14, 9000, true, &p, ms(420)), None);
+        assert_eq!(h264(&mut rec, 15, 12000, true, &p, ms(450)), None);
+        assert!(!rec.failed);
+        let path = finished_video(rec, ms(500));
+        let bytes = std::fs::read(path).unwrap();
+        assert_eq!(&bytes[8..12], b"H264");
+        assert_eq!(&bytes[12..16], &[0; 4]); // no size: decoders read the SPS
+        assert_eq!(u32::from_le_bytes(bytes[24..28].try_into().unwrap()), 4);
+        let first = u32::from_le_bytes(bytes[32..36].try_into().unwrap()) as usize;
+        assert_eq!(
+            &bytes[44..44 + first],
+            annex_b(&[&SPS, &PPS, &idr]).as_slice()
+        );
+    }
+
+    #[test]
+    fn a_teacher_back_on_a_new_stream_is_recorded_from_its_next_keyframe() {
+        let dir = tempfile::tempdir().unwrap();
+        let t0 = Instant::now();
+        let ms = |n: u64| t0 + Duration::from_millis(n);
+        let mut rec = Recorder::start(dir.path(), Uuid::nil(), Uuid::nil(), now_at(t0)).unwrap();
+        let cam = Source::Camera;
+        let idr: Arc<[u8]> = vec![0x65, 1, 2, 3].into();
+        let p: Arc<[u8]> = vec![0x41, 4, 5].into();
+        let sets = stap_a(&[&SPS, &PPS]);
+        let mut h264 = |stream, seq, time, marker, payload: &Arc<[u8]>, at| {
+            let pkt = VideoPacket {
+                stream,
+                ..video_packet(seq, time, marker, payload.clone(), at)
+            };
+            rec.video_packet(cam, None, Codec::H264, pkt)
+        };
+        // The first stream: a keyframe and a P frame, numbered high.
+        assert_eq!(h264(1, 40_000, 0, false, &sets, ms(0)), Some((cam, None)));
+        assert_eq!(h264(1, 40_001, 0, true, &idr, ms(1)), None);
+        assert_eq!(h264(1, 40_002, 3000, true, &p, ms(33)), None);
+        // The browser starts over: new SSRC, low sequence numbers, another RTP time. A P frame
+        // cannot start the new segment; the keyframe does.
+        assert_eq!(h264(2, 7, 900_000, true, &p, ms(2000)), Some((cam, None)));
+        assert_eq!(
+            h264(2, 8, 903_000, false, &sets, ms(2033)),
+            Some((cam, None))
+        );
+        assert_eq!(h264(2, 9, 903_000, true, &idr, ms(2034)), None);
+        assert_eq!(h264(2, 10, 906_000, true, &p, ms(2066)), None);
+        let path = finished_video(rec, ms(2100));
+        let bytes = std::fs::read(path).unwrap();
+        assert_eq!(u32::from_le_bytes(bytes[24..28].try_into().unwrap()), 4);
+        // Frame times (ms): the new segment is placed by its arrival, then by RTP time.
+        let mut at = 32;
+        let mut pts = Vec::new();
+        while at < bytes.len() {
+            let len = u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
+            pts.push(u64::from_le_bytes(
+                bytes[at + 4..at + 12].try_into().unwrap(),
+            ));
+            at += 12 + len;
+        }
+        assert_eq!(pts, [0, 33, 2033, 2066]);
+    }
+
+    fn program(name: &str) -> Option<PathBuf> {
+        std::env::var_os("PATH").and_then(|paths| {
+            std::env::split_paths(&paths)
+                .map(|d| d.join(name))
+                .find(|p| p.is_file())
+        })
+    }
+
+    /// Splits an Annex B stream (one slice per picture) into access units.
+    fn access_units(stream: &[u8]) -> Vec<Vec<u8>> {
+        let mut starts = Vec::new();
+        let mut i = 0;
+        while i + 3 <= stream.len() {
+            if stream[i..i + 3] == [0, 0, 1] {
+                starts.push(i + 3);
+                i += 3;
+            } else {
+                i += 1;
+            }
+        }
+        let nals: Vec<&[u8]> = starts
+            .iter()
+            .enumerate()
+            .map(|(k, &s)| {
+                let end = starts.get(k + 1).map_or(stream.len(), |&n| n - 3);
+                // A 4-byte start code leaves a zero at the end of the previous unit.
+                let mut n = &stream[s..end];
+                while n.last() == Some(&0) {
+                    n = &n[..n.len() - 1];
+                }
+                n
+            })
+            .collect();
+        let mut units: Vec<Vec<&[u8]>> = Vec::new();
+        let mut unit: Vec<&[u8]> = Vec::new();
+        let mut has_slice = false;
+        for n in nals {
+            let vcl = matches!(n[0] & 0x1f, 1 | 5);
+            // A new picture: a non-VCL unit after a slice, or a slice whose first macroblock
+            // (ue(v) first_mb_in_slice) is 0.
+            if has_slice && (!vcl || n.get(1).is_some_and(|b| b & 0x80 != 0)) {
+                units.push(std::mem::take(&mut unit));
+                has_slice = false;
+            }
+            has_slice |= vcl;
+            unit.push(n);
+        }
+        units.push(unit);
+        units.iter().map(|u| annex_b(u)).collect()
+    }
+
+    /// Real H.264 (made by ffmpeg with libx264, baseline like browsers send) packetized by
+    /// str0m, recorded, then read back by ffprobe: an H.264 video with all its pictures.
+    #[test]
+    fn a_recording_of_real_h264_reads_back_with_all_its_frames() {
+        use str0m::unversioned::{H264Packetizer, Packetizer};
+        let (Some(ffmpeg), Some(ffprobe)) = (program("ffmpeg"), program("ffprobe")) else {
+            eprintln!(
+                "skipped: ffmpeg or ffprobe is not installed (scripts/test.sh installs ffmpeg)"
+            );
+            return;
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("src.h264");
+        let out = std::process::Command::new(&ffmpeg)
+            .args(["-hide_banner", "-loglevel", "error", "-y"])
+            .args([
+                "-f",
+                "lavfi",
+                "-i",
+                "testsrc=size=320x240:rate=15",
+                "-t",
+                "2",
+            ])
+            .args([
+                "-pix_fmt",
+                "yuv420p",
+                "-c:v",
+                "libx264",
+                "-profile:v",
+                "baseline",
+            ])
+            .args(["-f", "h264"])
+            .arg(&src)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let units = access_units(&std::fs::read(&src).unwrap());
+        assert_eq!(units.len(), 30);
+        let t0 = Instant::now();
+        let mut rec = Recorder::start(
+            &dir.path().join("rec"),
+            Uuid::nil(),
+            Uuid::nil(),
+            now_at(t0),
+        )
+        .unwrap();
+        let mut packetizer = H264Packetizer::default();
+        let mut seq = 40_000;
+        let mut packets = 0;
+        for (i, unit) in units.iter().enumerate() {
+            let payloads = packetizer.packetize(1100, unit).unwrap();
+            let n = payloads.len();
+            let time = 900_000 + 6000 * i as u64;
+            let arrival = t0 + Duration::from_micros(66_667 * i as u64);
+            let mut pkts: Vec<VideoPacket> = payloads
+                .into_iter()
+                .enumerate()
+                .map(|(k, p)| video_packet(seq + k as u64, time, k + 1 == n, p.into(), arrival))
+                .collect();
+            seq += n as u64;
+            packets += n;
+            // Out of order inside a frame (the first packet stays first: the recording
+            // starts with this frame).
+            if n >= 3 {
+                pkts.swap(1, 2);
+            }
+            for p in pkts {
+                rec.video_packet(Source::Camera, None, Codec::H264, p);
+            }
+        }
+        assert!(packets > units.len(), "some frames are fragmented");
+        let video = finished_video(rec, t0 + Duration::from_secs(2));
+        let probe = std::process::Command::new(&ffprobe)
+            .args(["-v", "error", "-count_frames", "-select_streams", "v:0"])
+            .args([
+                "-show_entries",
+                "stream=codec_name,width,height,nb_read_frames",
+            ])
+            .args(["-of", "csv=p=0"])
+            .arg(&video)
+            .output()
+            .unwrap();
+        assert!(
+            probe.status.success(),
+            "{}",
+            String::from_utf8_lossy(&probe.stderr)
+        );
+        let found = String::from_utf8_lossy(&probe.stdout);
+        assert_eq!(found.trim(), "h264,320,240,30", "ffprobe: {found}");
+        // And it remuxes into MP4 as the lesson pipeline does, about 2 s long.
+        let mp4 = dir.path().join("out.mp4");
+        let out = std::process::Command::new(&ffmpeg)
+            .args(["-hide_banner", "-loglevel", "error", "-y", "-i"])
+            .arg(&video)
+            .args(["-c:v", "copy"])
+            .arg(&mp4)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let probe = std::process::Command::new(&ffprobe)
+            .args([
+                "-v",
+                "error",
+                "-show_entries",
+                "format=duration",
+                "-of",
+                "csv=p=0",
+            ])
+            .arg(&mp4)
+            .output()
+            .unwrap();
+        let duration: f64 = String::from_utf8_lossy(&probe.stdout)
+            .trim()
+            .parse()
+            .unwrap();
+        assert!((1.8..2.2).contains(&duration), "duration {duration}");
     }
 }

@@ -375,18 +375,14 @@ async fn web_layer_connection_welcome_grace_and_refusals() {
     assert_eq!(s.live.participants(), 0);
 }
 
-#[tokio::test]
-async fn recording_writes_the_teachers_tracks() {
+/// Records a teacher sending with `opts` while an observer watches; the IVF file written,
+/// once the Ogg file and the event were checked.
+async fn recording_of(opts: SynthOptions) -> Vec<u8> {
     let mut s = start(Duration::from_secs(20));
     let teacher = person("Cô Mai", Role::Teacher);
-    let mut t = SynthClient::join(
-        &s.live,
-        s.room.clone(),
-        teacher.clone(),
-        SynthOptions::teacher(),
-    )
-    .await
-    .unwrap();
+    let mut t = SynthClient::join(&s.live, s.room.clone(), teacher.clone(), opts)
+        .await
+        .unwrap();
     server_msg(&mut t, |m| {
         matches!(m, ServerMsg::Welcome { .. }).then_some(())
     })
@@ -440,18 +436,40 @@ async fn recording_writes_the_teachers_tracks() {
     };
     assert_eq!(by, teacher.user_id);
     assert!(ended_at >= started_at);
+    let ogg = std::fs::read(audio.expect("an audio file")).unwrap();
+    assert_eq!(&ogg[0..4], b"OggS");
+    assert_eq!(&ogg[28..36], b"OpusHead");
     let ivf = std::fs::read(video.expect("a video file")).unwrap();
     assert_eq!(&ivf[0..4], b"DKIF");
+    assert!(
+        u32::from_le_bytes(ivf[24..28].try_into().unwrap()) > 0,
+        "frames"
+    );
+    ivf
+}
+
+#[tokio::test]
+async fn recording_writes_the_teachers_tracks() {
+    let ivf = recording_of(SynthOptions::teacher()).await;
     assert_eq!(&ivf[8..12], b"VP80");
     assert_eq!(
         u16::from_le_bytes([ivf[12], ivf[13]]),
         1280,
         "size from the first keyframe"
     );
-    assert!(u32::from_le_bytes(ivf[24..28].try_into().unwrap()) > 0);
-    let ogg = std::fs::read(audio.expect("an audio file")).unwrap();
-    assert_eq!(&ogg[0..4], b"OggS");
-    assert_eq!(&ogg[28..36], b"OpusHead");
+}
+
+#[tokio::test]
+async fn a_teacher_sending_h264_is_recorded_in_h264() {
+    let ivf = recording_of(SynthOptions::teacher().h264()).await;
+    assert_eq!(&ivf[8..12], b"H264");
+    // The first frame is the keyframe: SPS, PPS and IDR in Annex B.
+    let first = &ivf[32 + 12..];
+    assert_eq!(&first[..5], &[0, 0, 0, 1, 0x67]);
+    assert!(
+        first.windows(5).any(|w| w == [0, 0, 0, 1, 0x65]),
+        "an IDR slice"
+    );
 }
 
 #[tokio::test]
