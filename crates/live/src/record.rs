@@ -1413,6 +1413,17 @@ mod tests {
         units.iter().map(|u| annex_b(u)).collect()
     }
 
+    /// Runs a program to its end; its output, once it succeeded.
+    fn run(cmd: &mut std::process::Command) -> std::process::Output {
+        let out = cmd.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{cmd:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    }
+
     /// Real H.264 (made by ffmpeg with libx264, baseline like browsers send) packetized by
     /// str0m, recorded, then read back by ffprobe: an H.264 video with all its pictures.
     #[test]
@@ -1426,7 +1437,7 @@ mod tests {
         };
         let dir = tempfile::tempdir().unwrap();
         let src = dir.path().join("src.h264");
-        let out = std::process::Command::new(&ffmpeg)
+        run(std::process::Command::new(&ffmpeg)
             .args(["-hide_banner", "-loglevel", "error", "-y"])
             .args([
                 "-f",
@@ -1445,14 +1456,7 @@ mod tests {
                 "baseline",
             ])
             .args(["-f", "h264"])
-            .arg(&src)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+            .arg(&src));
         let units = access_units(&std::fs::read(&src).unwrap());
         assert_eq!(units.len(), 30);
         let t0 = Instant::now();
@@ -1489,38 +1493,24 @@ mod tests {
         }
         assert!(packets > units.len(), "some frames are fragmented");
         let video = finished_video(rec, t0 + Duration::from_secs(2));
-        let probe = std::process::Command::new(&ffprobe)
+        let probe = run(std::process::Command::new(&ffprobe)
             .args(["-v", "error", "-count_frames", "-select_streams", "v:0"])
             .args([
                 "-show_entries",
                 "stream=codec_name,width,height,nb_read_frames",
             ])
             .args(["-of", "csv=p=0"])
-            .arg(&video)
-            .output()
-            .unwrap();
-        assert!(
-            probe.status.success(),
-            "{}",
-            String::from_utf8_lossy(&probe.stderr)
-        );
+            .arg(&video));
         let found = String::from_utf8_lossy(&probe.stdout);
         assert_eq!(found.trim(), "h264,320,240,30", "ffprobe: {found}");
         // And it remuxes into MP4 as the lesson pipeline does, about 2 s long.
         let mp4 = dir.path().join("out.mp4");
-        let out = std::process::Command::new(&ffmpeg)
+        run(std::process::Command::new(&ffmpeg)
             .args(["-hide_banner", "-loglevel", "error", "-y", "-i"])
             .arg(&video)
             .args(["-c:v", "copy"])
-            .arg(&mp4)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let probe = std::process::Command::new(&ffprobe)
+            .arg(&mp4));
+        let probe = run(std::process::Command::new(&ffprobe)
             .args([
                 "-v",
                 "error",
@@ -1529,9 +1519,7 @@ mod tests {
                 "-of",
                 "csv=p=0",
             ])
-            .arg(&mp4)
-            .output()
-            .unwrap();
+            .arg(&mp4));
         let duration: f64 = String::from_utf8_lossy(&probe.stdout)
             .trim()
             .parse()

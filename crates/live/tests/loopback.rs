@@ -55,6 +55,18 @@ async fn event(events: &mut UnboundedReceiver<LiveEvent>) -> LiveEvent {
         .expect("events open")
 }
 
+/// Joins `who` with `opts` and waits for the welcome.
+async fn joined(s: &Setup, who: Participant, opts: SynthOptions) -> SynthClient {
+    let mut c = SynthClient::join(&s.live, s.room.clone(), who, opts)
+        .await
+        .unwrap();
+    server_msg(&mut c, |m| {
+        matches!(m, ServerMsg::Welcome { .. }).then_some(())
+    })
+    .await;
+    c
+}
+
 async fn server_msg<T>(c: &mut SynthClient, mut f: impl FnMut(&ServerMsg) -> Option<T>) -> T {
     let wait = c.until(|e| match e {
         SynthEvent::Server(m) => f(m),
@@ -82,18 +94,7 @@ async fn teacher_media_reaches_a_student_chat_arrives_and_leave_is_recorded() {
     let mut s = start(Duration::from_secs(20));
     let teacher = person("Cô Lan", Role::Teacher);
     let student = person("Nguyễn Văn An", Role::Student);
-    let mut t = SynthClient::join(
-        &s.live,
-        s.room.clone(),
-        teacher.clone(),
-        SynthOptions::teacher(),
-    )
-    .await
-    .unwrap();
-    server_msg(&mut t, |m| {
-        matches!(m, ServerMsg::Welcome { .. }).then_some(())
-    })
-    .await;
+    let mut t = joined(&s, teacher.clone(), SynthOptions::teacher()).await;
     let mut st = SynthClient::join(
         &s.live,
         s.room.clone(),
@@ -204,18 +205,7 @@ async fn a_students_camera_is_forwarded_only_once_allowed() {
     )
     .await
     .unwrap();
-    let mut st = SynthClient::join(
-        &s.live,
-        s.room.clone(),
-        student.clone(),
-        SynthOptions::student(),
-    )
-    .await
-    .unwrap();
-    server_msg(&mut st, |m| {
-        matches!(m, ServerMsg::Welcome { .. }).then_some(())
-    })
-    .await;
+    let mut st = joined(&s, student.clone(), SynthOptions::student()).await;
     t.send(ClientMsg::Allow {
         target: student.user_id,
         audio: false,
@@ -594,31 +584,9 @@ async fn h264_from_a_browser_that_prefers_it_reaches_browsers_that_prefer_vp8() 
     let teacher = person("Cô Lan", Role::Teacher);
     let student = person("Nguyễn Văn An", Role::Student);
     // The teacher on an iPhone: H.264 first in the offer, simulcast.
-    let mut t = SynthClient::join(
-        &s.live,
-        s.room.clone(),
-        teacher.clone(),
-        SynthOptions::teacher().h264(),
-    )
-    .await
-    .unwrap();
-    server_msg(&mut t, |m| {
-        matches!(m, ServerMsg::Welcome { .. }).then_some(())
-    })
-    .await;
+    let mut t = joined(&s, teacher.clone(), SynthOptions::teacher().h264()).await;
     // A student on Chrome (VP8 first), allowed to show video.
-    let mut st = SynthClient::join(
-        &s.live,
-        s.room.clone(),
-        student.clone(),
-        SynthOptions::student(),
-    )
-    .await
-    .unwrap();
-    server_msg(&mut st, |m| {
-        matches!(m, ServerMsg::Welcome { .. }).then_some(())
-    })
-    .await;
+    let mut st = joined(&s, student.clone(), SynthOptions::student()).await;
     // The first frame starts the stream, so it is a keyframe: SPS, PPS and IDR together.
     assert_eq!(video_frame(&mut st).await, (Codec::H264, true));
     t.send(ClientMsg::Allow {
@@ -639,18 +607,7 @@ async fn a_browser_without_h264_makes_the_h264_publisher_switch_to_vp8() {
     use str0m::format::Codec;
     let s = start(Duration::from_secs(20));
     let teacher = person("Cô Lan", Role::Teacher);
-    let mut t = SynthClient::join(
-        &s.live,
-        s.room.clone(),
-        teacher.clone(),
-        SynthOptions::teacher().h264(),
-    )
-    .await
-    .unwrap();
-    server_msg(&mut t, |m| {
-        matches!(m, ServerMsg::Welcome { .. }).then_some(())
-    })
-    .await;
+    let mut t = joined(&s, teacher.clone(), SynthOptions::teacher().h264()).await;
     // A student who decodes H.264 gets it; nobody is asked to change.
     let mut a = SynthClient::join(
         &s.live,
