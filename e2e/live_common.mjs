@@ -1,7 +1,10 @@
 // What the live-class browser tests share: Chromium's fake-media flags, navigation, polling, and
 // the inbound RTP counters of the room's peer connection (window.__live, see static/live.js).
 
-import { reveal } from './lib.mjs';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { reveal, ensureDirs, RESULTS_DIR } from './lib.mjs';
 
 /** Chromium flags for a live class: fake camera and microphone, ICE over loopback, sound. */
 export const MEDIA_ARGS = [
@@ -41,4 +44,35 @@ export function inbound(page, kind, field, mids = null) {
     });
     return n;
   }, { kind, field, mids });
+}
+
+/** The teacher, logged in, opens the first upcoming live session of Toán 6A1 from the course
+ * and enters its room with camera and microphone on; returns the session's and the room's URLs. */
+export async function teacherEntersRoom(teacher) {
+  await go(teacher, teacher.locator('a[data-nav="courses"]'));
+  await go(teacher, teacher.locator('a[data-course="TOAN-6A1"]'));
+  await teacher.goto(`${teacher.url().replace(/\/$/, '')}/live`);
+  await go(teacher, teacher.locator('[data-live-upcoming] a[data-live-session]').first());
+  const sessionURL = teacher.url();
+  await go(teacher, teacher.locator('a[data-enter]'));
+  const roomURL = teacher.url();
+  assert.match(new URL(roomURL).pathname, /^\/live\/[^/]+\/room$/);
+  await teacher.locator('#live-room[data-state="connected"]').waitFor({ timeout: 30_000 });
+  await teacher.locator('#live-cam[aria-pressed="true"]').waitFor();
+  await teacher.locator('#live-mic[aria-pressed="true"]').waitFor();
+  return { sessionURL, roomURL };
+}
+
+/** After a failure: a screenshot and the HTML of every open phone (`{ name, page }`) in the
+ * results folder as `<prefix>-<name>`, their problems and the server's output added to `err`. */
+export async function keepFailure(err, prefix, phones, server) {
+  ensureDirs();
+  for (const { name, page } of phones) {
+    if (!page || page.isClosed()) continue;
+    const base = path.join(RESULTS_DIR, `${prefix}-${name}`);
+    await page.screenshot({ path: `${base}.png`, fullPage: true }).catch(() => {});
+    writeFileSync(`${base}.html`, await page.content().catch(() => ''));
+    if (page.problems?.length) err.message += `\n  ${name} problems: ${page.problems.join('; ')}`;
+  }
+  err.message += `\n  server output (tail):\n${server.tail(3000).replace(/^/gm, '    ')}`;
 }

@@ -6,13 +6,11 @@
 
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
 import {
   startServer, launchBrowser, newPhonePage, loginAs, submitLogin, screenshot, assertHealthy,
-  assertNoHorizontalScroll, pathOf, DEMO_PASSWORD, RESULTS_DIR, ensureDirs,
+  assertNoHorizontalScroll, pathOf, DEMO_PASSWORD,
 } from '../lib.mjs';
-import { MEDIA_ARGS, go, until, inbound } from '../live_common.mjs';
+import { MEDIA_ARGS, until, inbound, teacherEntersRoom, keepFailure } from '../live_common.mjs';
 
 // ---- what the page exposes for tests (window.__live, see static/live.js) ----
 
@@ -66,35 +64,14 @@ describe('live class', { timeout: 300_000 }, () => {
     phones.push(p);
     return p.page;
   }
-  async function saveAll(err) {
-    ensureDirs();
-    for (const { name, page } of phones) {
-      if (page.isClosed()) continue;
-      const base = path.join(RESULTS_DIR, `live-${name}`);
-      await page.screenshot({ path: `${base}.png`, fullPage: true }).catch(() => {});
-      writeFileSync(`${base}.html`, await page.content().catch(() => ''));
-      if (page.problems.length) err.message += `\n  ${name} problems: ${page.problems.join('; ')}`;
-    }
-    err.message += `\n  server output (tail):\n${server.tail(3000).replace(/^/gm, '    ')}`;
-  }
 
   it('teacher and two students: media both ways, chat, hands, a student comes back, attendance', async () => {
     try {
       // The teacher opens the demo session of Toán 6A1 from the course and enters the room.
       const teacher = await phone('teacher');
       await loginAs(teacher, server.baseURL, 'teacher');
-      await go(teacher, teacher.locator('a[data-nav="courses"]'));
-      await go(teacher, teacher.locator('a[data-course="TOAN-6A1"]'));
-      await teacher.goto(`${teacher.url().replace(/\/$/, '')}/live`);
-      await go(teacher, teacher.locator('[data-live-upcoming] a[data-live-session]').first());
-      const sessionURL = teacher.url();
-      await go(teacher, teacher.locator('a[data-enter]'));
-      const roomURL = teacher.url();
-      assert.match(pathOf(teacher), /^\/live\/[^/]+\/room$/);
-      await teacher.locator('#live-room[data-state="connected"]').waitFor({ timeout: 20_000 });
       // The teacher comes in with camera and microphone on (the fake devices).
-      await teacher.locator('#live-cam[aria-pressed="true"]').waitFor();
-      await teacher.locator('#live-mic[aria-pressed="true"]').waitFor();
+      const { sessionURL, roomURL } = await teacherEntersRoom(teacher);
 
       // Two students of the class come in; their microphones wait for the teacher.
       const s1 = await phone('student1');
@@ -282,7 +259,7 @@ describe('live class', { timeout: 300_000 }, () => {
       await assertNoHorizontalScroll(page);
       await screenshot(page, 'live-attendance');
     } catch (err) {
-      await saveAll(err);
+      await keepFailure(err, 'live', phones, server);
       throw err;
     }
   });

@@ -14,10 +14,10 @@ import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import puppeteer from 'puppeteer-core';
 import {
-  startServer, launchBrowser, newPhonePage, loginAs, assertHealthy, pathOf,
+  startServer, launchBrowser, newPhonePage, loginAs, assertHealthy,
   DEMO_PASSWORD, RESULTS_DIR, SCREENSHOT_DIR, ensureDirs,
 } from '../lib.mjs';
-import { MEDIA_ARGS, go, until } from '../live_common.mjs';
+import { MEDIA_ARGS, until, teacherEntersRoom } from '../live_common.mjs';
 
 // Firefox's equivalents: fake devices without a permission prompt, ICE over loopback (the media
 // server announces 127.0.0.1 in tests). Autoplay keeps Firefox's default policy; a site allowed
@@ -160,16 +160,7 @@ describe('live class with a student on Firefox', { timeout: 300_000 }, () => {
       // The teacher opens the demo session of Toán 6A1 and enters the room with camera and mic.
       ({ page: teacher } = await newPhonePage(chromium));
       await loginAs(teacher, server.baseURL, 'teacher');
-      await go(teacher, teacher.locator('a[data-nav="courses"]'));
-      await go(teacher, teacher.locator('a[data-course="TOAN-6A1"]'));
-      await teacher.goto(`${teacher.url().replace(/\/$/, '')}/live`);
-      await go(teacher, teacher.locator('[data-live-upcoming] a[data-live-session]').first());
-      await go(teacher, teacher.locator('a[data-enter]'));
-      const roomURL = teacher.url();
-      assert.match(pathOf(teacher), /^\/live\/[^/]+\/room$/);
-      await teacher.locator('#live-room[data-state="connected"]').waitFor({ timeout: 20_000 });
-      await teacher.locator('#live-cam[aria-pressed="true"]').waitFor();
-      await teacher.locator('#live-mic[aria-pressed="true"]').waitFor();
+      const { roomURL } = await teacherEntersRoom(teacher);
 
       // The student logs in on Firefox.
       student = await firefoxPhone();

@@ -10,13 +10,11 @@
 
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
 import {
-  startServer, launchBrowser, newPhonePage, loginAs, submitLogin, assertHealthy, pathOf,
-  RESULTS_DIR, ensureDirs, DEMO_PASSWORD, screenshot,
+  startServer, launchBrowser, newPhonePage, loginAs, submitLogin, assertHealthy,
+  DEMO_PASSWORD, screenshot,
 } from '../lib.mjs';
-import { MEDIA_ARGS, go, until, inbound } from '../live_common.mjs';
+import { MEDIA_ARGS, until, inbound, teacherEntersRoom, keepFailure } from '../live_common.mjs';
 
 /** Runs in the page before live.js: video transceivers prefer H.264 (packetization mode 1,
  * constrained baseline first), then everything else in the browser's order. */
@@ -107,15 +105,7 @@ describe('live class with H.264 (a teacher whose browser prefers it)', { timeout
     try {
       const teacher = await phone('teacher', preferH264);
       await loginAs(teacher, server.baseURL, 'teacher');
-      await go(teacher, teacher.locator('a[data-nav="courses"]'));
-      await go(teacher, teacher.locator('a[data-course="TOAN-6A1"]'));
-      await teacher.goto(`${teacher.url().replace(/\/$/, '')}/live`);
-      await go(teacher, teacher.locator('[data-live-upcoming] a[data-live-session]').first());
-      await go(teacher, teacher.locator('a[data-enter]'));
-      const roomURL = teacher.url();
-      assert.match(pathOf(teacher), /^\/live\/[^/]+\/room$/);
-      await teacher.locator('#live-room[data-state="connected"]').waitFor({ timeout: 30_000 });
-      await teacher.locator('#live-cam[aria-pressed="true"]').waitFor();
+      const { roomURL } = await teacherEntersRoom(teacher);
 
       const s1 = await phone('student');
       await loginAs(s1, server.baseURL, 'student');
@@ -169,15 +159,7 @@ describe('live class with H.264 (a teacher whose browser prefers it)', { timeout
       await screenshot(s2, 'live-h264-student-vp8');
       for (const page of [teacher, s1, s2]) await assertHealthy(page);
     } catch (err) {
-      ensureDirs();
-      for (const { name, page } of phones) {
-        if (page.isClosed()) continue;
-        const base = path.join(RESULTS_DIR, `live-h264-${name}`);
-        await page.screenshot({ path: `${base}.png`, fullPage: true }).catch(() => {});
-        writeFileSync(`${base}.html`, await page.content().catch(() => ''));
-        if (page.problems.length) err.message += `\n  ${name} problems: ${page.problems.join('; ')}`;
-      }
-      err.message += `\n  server output (tail):\n${server.tail(3000).replace(/^/gm, '    ')}`;
+      await keepFailure(err, 'live-h264', phones, server);
       throw err;
     }
   });

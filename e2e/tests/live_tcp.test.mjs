@@ -6,13 +6,10 @@
 
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
 import {
-  startServer, launchBrowser, newPhonePage, loginAs, assertHealthy, pathOf,
-  RESULTS_DIR, ensureDirs,
+  startServer, launchBrowser, newPhonePage, loginAs, assertHealthy,
 } from '../lib.mjs';
-import { MEDIA_ARGS, go, until, inbound } from '../live_common.mjs';
+import { MEDIA_ARGS, until, inbound, teacherEntersRoom, keepFailure } from '../live_common.mjs';
 
 /** Runs in the page before live.js: the server's UDP candidates are dropped on the way in. */
 function blockUdp() {
@@ -84,15 +81,7 @@ describe('live class without UDP (ICE-TCP)', { timeout: 240_000 }, () => {
     try {
       const teacher = await phone('teacher');
       await loginAs(teacher, server.baseURL, 'teacher');
-      await go(teacher, teacher.locator('a[data-nav="courses"]'));
-      await go(teacher, teacher.locator('a[data-course="TOAN-6A1"]'));
-      await teacher.goto(`${teacher.url().replace(/\/$/, '')}/live`);
-      await go(teacher, teacher.locator('[data-live-upcoming] a[data-live-session]').first());
-      await go(teacher, teacher.locator('a[data-enter]'));
-      const roomURL = teacher.url();
-      assert.match(pathOf(teacher), /^\/live\/[^/]+\/room$/);
-      await teacher.locator('#live-room[data-state="connected"]').waitFor({ timeout: 30_000 });
-      await teacher.locator('#live-mic[aria-pressed="true"]').waitFor();
+      const { roomURL } = await teacherEntersRoom(teacher);
 
       const s1 = await phone('student');
       await loginAs(s1, server.baseURL, 'student');
@@ -124,15 +113,7 @@ describe('live class without UDP (ICE-TCP)', { timeout: 240_000 }, () => {
       await assertHealthy(teacher);
       await assertHealthy(s1);
     } catch (err) {
-      ensureDirs();
-      for (const { name, page } of phones) {
-        if (page.isClosed()) continue;
-        const base = path.join(RESULTS_DIR, `live-tcp-${name}`);
-        await page.screenshot({ path: `${base}.png`, fullPage: true }).catch(() => {});
-        writeFileSync(`${base}.html`, await page.content().catch(() => ''));
-        if (page.problems.length) err.message += `\n  ${name} problems: ${page.problems.join('; ')}`;
-      }
-      err.message += `\n  server output (tail):\n${server.tail(3000).replace(/^/gm, '    ')}`;
+      await keepFailure(err, 'live-tcp', phones, server);
       throw err;
     }
   });

@@ -854,6 +854,9 @@ impl Core {
                 Forward::Write
             } else {
                 let target = sfu::choose_layer(sp.quality, sp.bwe, &live);
+                if target.is_none() {
+                    sp.outs[i].pause();
+                }
                 sfu::forward_video(&sp.outs[i], rid, keyframe, target)
             };
             match decision {

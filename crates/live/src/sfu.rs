@@ -355,6 +355,16 @@ pub struct OutTrack {
     stop_after: bool,
 }
 
+impl OutTrack {
+    /// Nothing is forwarded for a while (the subscriber chose audio only): the track resumes at
+    /// a keyframe, numbered on from where it stopped (a gap in the numbers would read as
+    /// thousands of lost packets).
+    pub fn pause(&mut self) {
+        self.current = None;
+        self.rewrite.ssrc = None;
+    }
+}
+
 /// The numbering of one forwarded track: the publisher's sequence numbers, RTP times and VP8
 /// picture ids plus offsets, rebased whenever the source stream changes (a simulcast layer
 /// switch, a new SSRC) so that the subscriber sees one continuous stream.
@@ -1165,8 +1175,35 @@ mod tests {
             forward_video(&out(Some(q)), h, true, Some(h)),
             Forward::Write
         );
-        // Audio-only subscribers get no video.
+        // Audio-only subscribers get no video; back from it, the track waits for a keyframe.
         assert_eq!(forward_video(&out(Some(q)), q, true, None), Forward::Skip);
+        let mut paused = out(Some(q));
+        paused.pause();
+        assert_eq!(
+            forward_video(&paused, q, false, Some(q)),
+            Forward::NeedKeyframe(q)
+        );
+        assert_eq!(forward_video(&paused, q, true, Some(q)), Forward::Write);
+    }
+
+    #[test]
+    fn a_paused_track_resumes_numbered_on() {
+        let t0 = Instant::now();
+        let ms = |n: u64| t0 + Duration::from_millis(n);
+        let ssrc = Ssrc::from(111);
+        let mut o = out(None);
+        let first = o
+            .rewrite
+            .map(ssrc, 5000, 90_000, 90_000, ms(0), None)
+            .unwrap();
+        o.pause();
+        // Two seconds (6000 packets) later, the same publisher stream goes on.
+        let next = o
+            .rewrite
+            .map(ssrc, 11_000, 270_000, 90_000, ms(2000), None)
+            .unwrap();
+        assert_eq!(next.seq, first.seq + 1);
+        assert_eq!(next.ts, first.ts + 180_000);
     }
 
     #[test]
