@@ -673,7 +673,8 @@ impl Peer {
             self.tick(now)?;
         }
         if !self.paced {
-            return self.poll_unpaced(now, tx, events);
+            // Without a pacer str0m sends everything written after one timeout.
+            self.queued = 0;
         }
         loop {
             match self.rtc.poll_output()? {
@@ -685,6 +686,7 @@ impl Peer {
                     self.next_timeout = t;
                     return Ok(());
                 }
+                Output::Transmit(t) if !self.paced => tx.push(t),
                 Output::Transmit(t) => {
                     let media = self.queued > 0 && self.is_media(&t.contents);
                     tx.push(t);
@@ -704,32 +706,6 @@ impl Peer {
                         self.tick(now.max(self.clock + Duration::from_micros(1)))?;
                     }
                 }
-                Output::Event(Event::MediaAdded(added)) => self.add_in(added.mid, added.kind),
-                Output::Event(e) => events.push(e),
-            }
-        }
-    }
-
-    /// [`poll`](Self::poll) without a pacer: str0m sends everything written after one timeout.
-    fn poll_unpaced(
-        &mut self,
-        now: Instant,
-        tx: &mut Vec<Transmit>,
-        events: &mut Vec<Event>,
-    ) -> Result<(), RtcError> {
-        self.queued = 0;
-        let mut rounds = 0;
-        loop {
-            match self.rtc.poll_output()? {
-                Output::Timeout(t) if t <= now + INLINE_TIMEOUT && rounds < INLINE_ROUNDS => {
-                    rounds += 1;
-                    self.tick(t)?;
-                }
-                Output::Timeout(t) => {
-                    self.next_timeout = t;
-                    return Ok(());
-                }
-                Output::Transmit(t) => tx.push(t),
                 Output::Event(Event::MediaAdded(added)) => self.add_in(added.mid, added.kind),
                 Output::Event(e) => events.push(e),
             }
