@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { reveal, ensureDirs, RESULTS_DIR } from './lib.mjs';
+import { before, after } from 'node:test';
+import { reveal, ensureDirs, RESULTS_DIR, startServer, launchBrowser, newPhonePage } from './lib.mjs';
 
 /** Chromium flags for a live class: fake camera and microphone, ICE over loopback, sound. */
 export const MEDIA_ARGS = [
@@ -75,4 +76,28 @@ export async function keepFailure(err, prefix, phones, server) {
     if (page.problems?.length) err.message += `\n  ${name} problems: ${page.problems.join('; ')}`;
   }
   err.message += `\n  server output (tail):\n${server.tail(3000).replace(/^/gm, '    ')}`;
+}
+
+/** Inside a `describe`: a server and a Chromium with fake media for the suite (`before`), closed
+ * with every phone afterwards (`after`). `phone(name, init)` opens a fresh phone (with an init
+ * script run before the page's own, if given); `phones` lists them for `keepFailure`. */
+export function liveClass(name) {
+  const ctx = { server: null, browser: null, phones: [] };
+  before(async () => {
+    ctx.server = await startServer(name);
+    ctx.browser = await launchBrowser({ extraArgs: MEDIA_ARGS });
+  });
+  after(async () => {
+    for (const p of ctx.phones) await p.context.close().catch(() => {});
+    await ctx.browser?.close();
+    await ctx.server?.stop();
+  });
+  ctx.phone = async (phoneName, init) => {
+    const p = await newPhonePage(ctx.browser);
+    if (init) await p.context.addInitScript(init);
+    p.name = phoneName;
+    ctx.phones.push(p);
+    return p.page;
+  };
+  return ctx;
 }

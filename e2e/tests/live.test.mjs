@@ -4,13 +4,13 @@
 // 1 speak and hears them (audio packets received), a chat message and a raised hand arrive, a
 // student closes the page and comes back, and the session page counts both of their visits.
 
-import { describe, it, before, after } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startServer, launchBrowser, newPhonePage, loginAs, submitLogin, screenshot, assertHealthy,
+  loginAs, submitLogin, screenshot, assertHealthy,
   assertNoHorizontalScroll, pathOf, DEMO_PASSWORD,
 } from '../lib.mjs';
-import { MEDIA_ARGS, until, inbound, teacherEntersRoom, keepFailure } from '../live_common.mjs';
+import { until, inbound, teacherEntersRoom, keepFailure, liveClass } from '../live_common.mjs';
 
 // ---- what the page exposes for tests (window.__live, see static/live.js) ----
 
@@ -44,38 +44,20 @@ async function enterRoom(page, url) {
 }
 
 describe('live class', { timeout: 300_000 }, () => {
-  let server;
-  let browser;
-  const phones = [];
-  before(async () => {
-    server = await startServer('live');
-    browser = await launchBrowser({ extraArgs: MEDIA_ARGS });
-  });
-  after(async () => {
-    for (const p of phones) await p.context.close().catch(() => {});
-    await browser?.close();
-    await server?.stop();
-  });
-
-  /** A fresh phone; on failure every open phone is saved to test-results/. */
-  async function phone(name) {
-    const p = await newPhonePage(browser);
-    p.name = name;
-    phones.push(p);
-    return p.page;
-  }
+  const suite = liveClass('live');
+  const { phone, phones } = suite;
 
   it('teacher and two students: media both ways, chat, hands, a student comes back, attendance', async () => {
     try {
       // The teacher opens the demo session of Toán 6A1 from the course and enters the room.
       const teacher = await phone('teacher');
-      await loginAs(teacher, server.baseURL, 'teacher');
+      await loginAs(teacher, suite.server.baseURL, 'teacher');
       // The teacher comes in with camera and microphone on (the fake devices).
       const { sessionURL, roomURL } = await teacherEntersRoom(teacher);
 
       // Two students of the class come in; their microphones wait for the teacher.
       const s1 = await phone('student1');
-      await loginAs(s1, server.baseURL, 'student');
+      await loginAs(s1, suite.server.baseURL, 'student');
       const s1Id = await enterRoom(s1, roomURL);
       const s1Name = await s1.locator('#live-room').getAttribute('data-me-name');
       assert.ok(await s1.locator('#live-mic').isDisabled(), 'a student may not speak before being allowed');
@@ -83,7 +65,7 @@ describe('live class', { timeout: 300_000 }, () => {
       assert.ok(await s1.locator('#live-share').isHidden(), 'students do not share screens');
 
       const s2 = await phone('student2');
-      await submitLogin(s2, server.baseURL, 'hs.demo2', DEMO_PASSWORD);
+      await submitLogin(s2, suite.server.baseURL, 'hs.demo2', DEMO_PASSWORD);
       assert.equal(pathOf(s2), '/', `hs.demo2 should land on / after logging in, got ${s2.url()}`);
       const s2Id = await enterRoom(s2, roomURL);
       const s2Name = await s2.locator('#live-room').getAttribute('data-me-name');
@@ -248,7 +230,7 @@ describe('live class', { timeout: 300_000 }, () => {
       await s2Again.locator('#live-leave').click();
       await gone.waitFor({ state: 'detached', timeout: 40_000 });
       const page = await phone('teacher-session');
-      await loginAs(page, server.baseURL, 'teacher');
+      await loginAs(page, suite.server.baseURL, 'teacher');
       await page.goto(sessionURL);
       const visits = (name) => page.locator('[data-attendance] tr[data-student]', { hasText: name }).locator('[data-visits]').innerText();
       assert.equal((await visits(s2Name)).trim(), '2', `${s2Name} came twice`);
@@ -259,7 +241,7 @@ describe('live class', { timeout: 300_000 }, () => {
       await assertNoHorizontalScroll(page);
       await screenshot(page, 'live-attendance');
     } catch (err) {
-      await keepFailure(err, 'live', phones, server);
+      await keepFailure(err, 'live', phones, suite.server);
       throw err;
     }
   });

@@ -8,13 +8,13 @@
 // teacher's page for VP8, the page starts its media session again with VP8 first, and everyone
 // decodes the teacher.
 
-import { describe, it, before, after } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startServer, launchBrowser, newPhonePage, loginAs, submitLogin, assertHealthy,
+  loginAs, submitLogin, assertHealthy,
   DEMO_PASSWORD, screenshot,
 } from '../lib.mjs';
-import { MEDIA_ARGS, until, inbound, teacherEntersRoom, keepFailure } from '../live_common.mjs';
+import { until, inbound, teacherEntersRoom, keepFailure, liveClass } from '../live_common.mjs';
 
 /** Runs in the page before live.js: video transceivers prefer H.264 (packetization mode 1,
  * constrained baseline first), then everything else in the browser's order. */
@@ -80,35 +80,17 @@ function codecs(page, direction, kind) {
 }
 
 describe('live class with H.264 (a teacher whose browser prefers it)', { timeout: 240_000 }, () => {
-  let server;
-  let browser;
-  const phones = [];
-  before(async () => {
-    server = await startServer('live-h264');
-    browser = await launchBrowser({ extraArgs: MEDIA_ARGS });
-  });
-  after(async () => {
-    for (const p of phones) await p.context.close().catch(() => {});
-    await browser?.close();
-    await server?.stop();
-  });
-
-  async function phone(name, init) {
-    const p = await newPhonePage(browser);
-    if (init) await p.context.addInitScript(init);
-    p.name = name;
-    phones.push(p);
-    return p.page;
-  }
+  const suite = liveClass('live-h264');
+  const { phone, phones } = suite;
 
   it('the teacher sends H.264, the student decodes it and sends VP8 back; a browser without H.264 turns the teacher to VP8', async () => {
     try {
       const teacher = await phone('teacher', preferH264);
-      await loginAs(teacher, server.baseURL, 'teacher');
+      await loginAs(teacher, suite.server.baseURL, 'teacher');
       const { roomURL } = await teacherEntersRoom(teacher);
 
       const s1 = await phone('student');
-      await loginAs(s1, server.baseURL, 'student');
+      await loginAs(s1, suite.server.baseURL, 'student');
       await s1.goto(roomURL);
       await s1.locator('#live-room[data-state="connected"]').waitFor({ timeout: 30_000 });
       const s1Id = await s1.locator('#live-room').getAttribute('data-me');
@@ -138,7 +120,7 @@ describe('live class with H.264 (a teacher whose browser prefers it)', { timeout
       // A student whose browser has no H.264 comes in: the teacher's page switches to VP8, and
       // both students decode it.
       const s2 = await phone('student2', noH264);
-      await submitLogin(s2, server.baseURL, 'hs.demo2', DEMO_PASSWORD);
+      await submitLogin(s2, suite.server.baseURL, 'hs.demo2', DEMO_PASSWORD);
       await s2.goto(roomURL);
       await s2.locator('#live-room[data-state="connected"]').waitFor({ timeout: 30_000 });
       await until('the teacher switches to VP8', async () => {
@@ -159,7 +141,7 @@ describe('live class with H.264 (a teacher whose browser prefers it)', { timeout
       await screenshot(s2, 'live-h264-student-vp8');
       for (const page of [teacher, s1, s2]) await assertHealthy(page);
     } catch (err) {
-      await keepFailure(err, 'live-h264', phones, server);
+      await keepFailure(err, 'live-h264', phones, suite.server);
       throw err;
     }
   });

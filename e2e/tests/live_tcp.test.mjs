@@ -4,12 +4,12 @@
 // ICE-TCP candidate. The teacher and a student still meet: the student decodes the teacher's
 // video, the teacher hears the student, and both connections' selected candidate pairs are TCP.
 
-import { describe, it, before, after } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startServer, launchBrowser, newPhonePage, loginAs, assertHealthy,
+  loginAs, assertHealthy,
 } from '../lib.mjs';
-import { MEDIA_ARGS, until, inbound, teacherEntersRoom, keepFailure } from '../live_common.mjs';
+import { until, inbound, teacherEntersRoom, keepFailure, liveClass } from '../live_common.mjs';
 
 /** Runs in the page before live.js: the server's UDP candidates are dropped on the way in. */
 function blockUdp() {
@@ -56,35 +56,17 @@ function transport(page) {
 }
 
 describe('live class without UDP (ICE-TCP)', { timeout: 240_000 }, () => {
-  let server;
-  let browser;
-  const phones = [];
-  before(async () => {
-    server = await startServer('live-tcp');
-    browser = await launchBrowser({ extraArgs: MEDIA_ARGS });
-  });
-  after(async () => {
-    for (const p of phones) await p.context.close().catch(() => {});
-    await browser?.close();
-    await server?.stop();
-  });
-
-  async function phone(name) {
-    const p = await newPhonePage(browser);
-    await p.context.addInitScript(blockUdp);
-    p.name = name;
-    phones.push(p);
-    return p.page;
-  }
+  const suite = liveClass('live-tcp');
+  const { phone, phones } = suite;
 
   it('teacher and student meet over TCP: video and audio flow', async () => {
     try {
-      const teacher = await phone('teacher');
-      await loginAs(teacher, server.baseURL, 'teacher');
+      const teacher = await phone('teacher', blockUdp);
+      await loginAs(teacher, suite.server.baseURL, 'teacher');
       const { roomURL } = await teacherEntersRoom(teacher);
 
-      const s1 = await phone('student');
-      await loginAs(s1, server.baseURL, 'student');
+      const s1 = await phone('student', blockUdp);
+      await loginAs(s1, suite.server.baseURL, 'student');
       await s1.goto(roomURL);
       await s1.locator('#live-room[data-state="connected"]').waitFor({ timeout: 30_000 });
       const s1Id = await s1.locator('#live-room').getAttribute('data-me');
@@ -113,7 +95,7 @@ describe('live class without UDP (ICE-TCP)', { timeout: 240_000 }, () => {
       await assertHealthy(teacher);
       await assertHealthy(s1);
     } catch (err) {
-      await keepFailure(err, 'live-tcp', phones, server);
+      await keepFailure(err, 'live-tcp', phones, suite.server);
       throw err;
     }
   });
